@@ -1,0 +1,125 @@
+"""System checks for settings a user can get wrong (run by `manage.py check`)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+URL_SETTINGS = (
+    "SITE_URL",
+    "SANDBOX_URL",
+    "TIKTOK_AUTH_URL",
+    "TIKTOK_API_URL",
+    "TIKTOK_BUSINESS_API_URL",
+    "GOOGLE_AUTH_URL",
+    "GOOGLE_TOKEN_URL",
+    "GOOGLE_USERINFO_URL",
+    "YOUTUBE_API_URL",
+    "YOUTUBE_ANALYTICS_URL",
+    "FACEBOOK_WWW_URL",
+    "FACEBOOK_GRAPH_URL",
+)
+
+
+@register(Tags.security, deploy=False)
+def check_secret_key(app_configs: Any, **kwargs: Any) -> list:
+    if not settings.DEBUG and not settings.SECRET_KEY:
+        return [
+            Error(
+                "SECRET_KEY is not set and DEBUG is off.",
+                hint="Set SECRET_KEY (or SECRET_KEY_FILE) to a long random string.",
+                id="platforms.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_token_keys(app_configs: Any, **kwargs: Any) -> list:
+    keys = settings.TOKEN_ENCRYPTION_KEYS
+    if not keys:
+        return [
+            Error(
+                "TOKEN_ENCRYPTION_KEYS is empty: OAuth tokens cannot be stored.",
+                hint='Generate one with: python -c "from cryptography.fernet import '
+                'Fernet; print(Fernet.generate_key().decode())"',
+                id="platforms.E002",
+            )
+        ]
+    errors = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            errors.append(
+                Error(
+                    f"TOKEN_ENCRYPTION_KEYS entry {position} is not a Fernet key.",
+                    hint="Each key is 32 url-safe base64-encoded bytes.",
+                    id="platforms.E003",
+                )
+            )
+    return errors
+
+
+@register()
+def check_q_cluster(app_configs: Any, **kwargs: Any) -> list:
+    conf = settings.Q_CLUSTER
+    timeout, retry = conf.get("timeout"), conf.get("retry")
+    if timeout is not None and retry is not None and timeout >= retry:
+        return [
+            Error(
+                f"Q_CLUSTER timeout ({timeout}s) must be below retry ({retry}s).",
+                hint="Otherwise a running task is handed to a second worker. "
+                "Set Q_TIMEOUT lower than Q_RETRY.",
+                id="platforms.E010",
+            )
+        ]
+    return []
+
+
+@register()
+def check_urls(app_configs: Any, **kwargs: Any) -> list:
+    errors = []
+    for name in URL_SETTINGS:
+        value = getattr(settings, name, "")
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            errors.append(
+                Error(
+                    f"{name} is not an absolute http(s) URL: {value!r}.",
+                    id="platforms.E020",
+                )
+            )
+    return errors
+
+
+PLATFORM_CREDENTIALS = {
+    "TIKTOK": ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"),
+    "YOUTUBE": ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"),
+    "INSTAGRAM": ("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"),
+}
+
+
+@register()
+def check_platform_credentials(app_configs: Any, **kwargs: Any) -> list:
+    if settings.SANDBOX:
+        return []  # the sandbox accepts its own well-known demo credentials
+    warnings = []
+    for platform, names in PLATFORM_CREDENTIALS.items():
+        if not getattr(settings, f"{platform}_ENABLED"):
+            continue
+        missing = [name for name in names if not getattr(settings, name)]
+        if missing:
+            warnings.append(
+                Warning(
+                    f"{platform.title()} is enabled but {', '.join(missing)} "
+                    "is not set: creators cannot connect it.",
+                    hint=f"Set the credentials or {platform}_ENABLED=0.",
+                    id="platforms.W001",
+                )
+            )
+    return warnings
