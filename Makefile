@@ -50,7 +50,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/pytest tests/benchmarks -s -q -p no:randomly $(PYTEST_ARGS)
+	$(BIN)/pytest tests/benchmarks -m benchmark -s -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
