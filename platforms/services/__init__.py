@@ -1,0 +1,1 @@
+"""Writes: workflows that change rows or call the platforms (HackSoft style)."""
