@@ -1,0 +1,121 @@
+"""Pure functions that turn selector rows into plotly figures.
+
+No request, no ORM: charts are tested on plain data. Missing buckets become
+`None` so plotly draws a gap (connectgaps stays off) instead of a fake 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from platforms.selectors import Granularity, Point
+
+PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7c3aed", "#be123c", "#0e7490"]
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def buckets(start: dt.date, end: dt.date, granularity: Granularity) -> list[dt.date]:
+    """Every bucket start between start and end, as the selectors cut them."""
+    if granularity == "month":
+        first = start.replace(day=1)
+        out = []
+        while first <= end:
+            out.append(first)
+            first = (first + dt.timedelta(days=32)).replace(day=1)
+        return out
+    step = 7 if granularity == "week" else 1
+    first = start - dt.timedelta(days=start.weekday()) if step == 7 else start
+    return [
+        first + dt.timedelta(days=i) for i in range(0, (end - first).days + 1, step)
+    ]
+
+
+def _layout(title: str, y_title: str, *, percent: bool = False) -> go.Layout:
+    return go.Layout(
+        title={"text": title, "x": 0, "font": {"size": 16}},
+        margin={"l": 56, "r": 16, "t": 48, "b": 40},
+        hovermode="x unified",
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={
+            "title": y_title,
+            "rangemode": "tozero",
+            **({"tickformat": ".1%"} if percent else {}),
+        },
+        xaxis={"type": "date"},
+        template="plotly_white",
+        height=340,
+    )
+
+
+def time_series_figure(
+    points: Iterable[Point],
+    *,
+    names: Mapping[int, str],
+    start: dt.date,
+    end: dt.date,
+    granularity: Granularity,
+    title: str,
+    y_title: str,
+    source: str,
+    percent: bool = False,
+) -> go.Figure:
+    """One line per account, with gaps where a bucket has no value."""
+    by_account: dict[int, dict[dt.date, float | int]] = defaultdict(dict)
+    for point in points:
+        by_account[point.account_id][point.bucket] = point.value
+    xs = buckets(start, end, granularity)
+    figure = go.Figure(layout=_layout(title, y_title, percent=percent))
+    for index, account_id in enumerate(
+        sorted(by_account, key=lambda a: names.get(a, ""))
+    ):
+        values = by_account[account_id]
+        figure.add_trace(
+            go.Scatter(
+                x=[x.isoformat() for x in xs],
+                y=[values.get(x) for x in xs],
+                name=names.get(account_id, str(account_id)),
+                mode="lines+markers" if len(xs) <= 60 else "lines",
+                connectgaps=False,
+                line={"color": PALETTE[index % len(PALETTE)], "width": 2},
+                hovertemplate=f"%{{y:,}}<extra>%{{fullData.name}} · {source}</extra>",
+            )
+        )
+    return figure
+
+
+def bar_figure(
+    labels: Sequence[str],
+    values: Sequence[float | int | None],
+    *,
+    title: str,
+    y_title: str,
+    source: str,
+    percent: bool = False,
+) -> go.Figure:
+    figure = go.Figure(layout=_layout(title, y_title, percent=percent))
+    figure.update_xaxes(type="category")
+    figure.add_trace(
+        go.Bar(
+            x=list(labels),
+            y=list(values),
+            marker_color=PALETTE[0],
+            hovertemplate=f"%{{x}}: %{{y:,}}<extra>{source}</extra>",
+        )
+    )
+    return figure
+
+
+def to_html(figure: go.Figure, *, div_id: str) -> str:
+    """An embeddable <div> + script; plotly.js itself is loaded once per page."""
+    return pio.to_html(
+        figure,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id=div_id,
+        config=PLOTLY_CONFIG,
+    )

@@ -1,0 +1,245 @@
+"""Reads for the dashboard: every aggregation happens in SQL.
+
+Series come back as plain rows `(account_id, bucket, value)` sorted by
+account and bucket, ready for `dashboard.charts`. A bucket with no stored
+value is simply absent, so a chart shows a gap, never a 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import (
+    Count,
+    F,
+    FloatField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    TruncDate,
+    TruncMonth,
+    TruncWeek,
+)
+from django.http import Http404
+
+from platforms.models import (
+    ConnectedAccount,
+    ContentItem,
+    DailyMetric,
+    Distribution,
+    MetricSnapshot,
+)
+
+Granularity = Literal["day", "week", "month"]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    account_id: int
+    bucket: dt.date
+    value: float | int
+
+
+def accounts_for_user(user: AbstractBaseUser) -> QuerySet[ConnectedAccount]:
+    return ConnectedAccount.objects.filter(owner=user).exclude(
+        status=ConnectedAccount.Status.DISCONNECTED
+    )
+
+
+def account_get_for_user(
+    *, user: AbstractBaseUser, account_id: int
+) -> ConnectedAccount:
+    """The creator's own account, or 404 (never reveal that another exists)."""
+    try:
+        return ConnectedAccount.objects.get(pk=account_id, owner=user)
+    except ConnectedAccount.DoesNotExist as exc:
+        raise Http404("No such account") from exc
+
+
+def item_get_for_user(*, user: AbstractBaseUser, item_id: int) -> ContentItem:
+    try:
+        return ContentItem.objects.select_related("account").get(
+            pk=item_id, account__owner=user
+        )
+    except ContentItem.DoesNotExist as exc:
+        raise Http404("No such item") from exc
+
+
+def _numeric():
+    """value_int or value_float as one float expression."""
+    return Coalesce(Cast("value_int", FloatField()), F("value_float"))
+
+
+def _bucket(field: str, granularity: Granularity, tz: ZoneInfo | None = None):
+    if granularity == "week":
+        return TruncWeek(field, tzinfo=tz) if tz else TruncWeek(field)
+    if granularity == "month":
+        return TruncMonth(field, tzinfo=tz) if tz else TruncMonth(field)
+    return TruncDate(field, tzinfo=tz) if tz else F(field)
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def daily_series(
+    *,
+    account_ids: list[int],
+    metric: str,
+    start: dt.date,
+    end: dt.date,
+    granularity: Granularity = "day",
+    item_id: int | None = None,
+) -> list[Point]:
+    """Per-day values summed per bucket.
+
+    Account level by default; with `item_id`, that item's own days. For
+    `account level` metrics missing at account level, use `item_daily_totals`.
+    """
+    rows = DailyMetric.objects.filter(
+        account_id__in=account_ids, metric=metric, day__range=(start, end)
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
+    return _points(rows, _bucket("day", granularity), Sum(_numeric()))
+
+
+def item_daily_totals(
+    *,
+    account_ids: list[int],
+    metric: str,
+    start: dt.date,
+    end: dt.date,
+    granularity: Granularity = "day",
+) -> list[Point]:
+    """The sum over an account's items of their per-day values."""
+    rows = DailyMetric.objects.filter(
+        account_id__in=account_ids,
+        metric=metric,
+        day__range=(start, end),
+        item__isnull=False,
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    return _points(rows, _bucket("day", granularity), Sum(_numeric()))
+
+
+def snapshot_series(
+    *,
+    account_ids: list[int],
+    metric: str,
+    start: dt.date,
+    end: dt.date,
+    tz: ZoneInfo,
+    granularity: Granularity = "day",
+    item_id: int | None = None,
+) -> list[Point]:
+    """Counters over time: the highest value seen in each bucket.
+
+    Counters such as views only grow, so the bucket's maximum is its last
+    reading; buckets are cut in the creator's time zone.
+    """
+    rows = MetricSnapshot.objects.filter(
+        account_id__in=account_ids,
+        metric=metric,
+        fetched_at__date__range=(
+            start - dt.timedelta(days=1),
+            end + dt.timedelta(days=1),
+        ),
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
+    bucket = _bucket("fetched_at", granularity, tz)
+    points = _points(rows, bucket, Max(_numeric()))
+    return [p for p in points if start <= p.bucket <= end]
+
+
+def _points(rows: QuerySet, bucket, aggregate) -> list[Point]:
+    grouped = (
+        rows.annotate(bucket=bucket)
+        .values("account_id", "bucket")
+        .annotate(value=aggregate)
+        .order_by("account_id", "bucket")
+    )
+    return [
+        Point(row["account_id"], _as_date(row["bucket"]), _tidy(row["value"]))
+        for row in grouped
+        if row["value"] is not None
+    ]
+
+
+def _tidy(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 4)
+
+
+def latest_snapshot_values(
+    *, account_ids: list[int], metric: str, item_ids: list[int] | None = None
+) -> dict[int, float | int]:
+    """The newest stored value per account (or per item), in two queries."""
+    key = "item_id" if item_ids is not None else "account_id"
+    rows = MetricSnapshot.objects.filter(metric=metric).exclude(
+        value_int__isnull=True, value_float__isnull=True
+    )
+    if item_ids is not None:
+        rows = rows.filter(item_id__in=item_ids)
+    else:
+        rows = rows.filter(account_id__in=account_ids, item__isnull=True)
+    newest = rows.values(key).annotate(at=Max("fetched_at"))
+    conditions = Q()
+    for row in newest:
+        conditions |= Q(**{key: row[key]}, fetched_at=row["at"])
+    if not conditions:
+        return {}
+    return {
+        row[key]: _tidy(row["value"])
+        for row in rows.filter(conditions)
+        .annotate(value=_numeric())
+        .values(key, "value")
+    }
+
+
+def items_published_count(
+    *, account_ids: list[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, int]:
+    rows = (
+        ContentItem.objects.filter(
+            account_id__in=account_ids, published_at__range=(start, end)
+        )
+        .values("account_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["account_id"]: row["n"] for row in rows}
+
+
+def daily_totals_by_account(
+    *, account_ids: list[int], metrics: list[str], start: dt.date, end: dt.date
+) -> dict[tuple[int, str], float | int]:
+    """Sum of per-day item values per (account, metric) over a period."""
+    rows = (
+        DailyMetric.objects.filter(
+            account_id__in=account_ids,
+            metric__in=metrics,
+            day__range=(start, end),
+            item__isnull=False,
+        )
+        .values("account_id", "metric")
+        .annotate(total=Sum(_numeric()))
+    )
+    return {
+        (row["account_id"], row["metric"]): _tidy(row["total"])
+        for row in rows
+        if row["total"] is not None
+    }
+
+
+def latest_distribution(
+    *, account_id: int, kind: str, item_id: int | None = None
+) -> Distribution | None:
+    rows = Distribution.objects.filter(account_id=account_id, kind=kind)
+    rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
+    return rows.order_by("-day").first()

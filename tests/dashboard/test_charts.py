@@ -1,0 +1,55 @@
+"""Charts are pure functions: plain points in, plotly figures out."""
+
+import datetime as dt
+
+from dashboard.charts import buckets, time_series_figure
+from platforms.selectors import Point
+
+START, END = dt.date(2026, 1, 1), dt.date(2026, 1, 5)
+
+
+def test_it_shows_a_missing_day_as_a_gap_not_zero():
+    points = [Point(1, dt.date(2026, 1, 1), 5), Point(1, dt.date(2026, 1, 3), 7)]
+    figure = time_series_figure(
+        points,
+        names={1: "@a"},
+        start=START,
+        end=END,
+        granularity="day",
+        title="Views",
+        y_title="views",
+        source="reports",
+    )
+    (trace,) = figure.data
+    assert list(trace.y) == [5, None, 7, None, None]
+    assert trace.connectgaps is False
+
+
+def test_it_draws_one_trace_per_account_with_sorted_x():
+    points = [Point(2, dt.date(2026, 1, 2), 1), Point(1, dt.date(2026, 1, 1), 2)]
+    figure = time_series_figure(
+        points,
+        names={1: "@a", 2: "@b"},
+        start=START,
+        end=END,
+        granularity="day",
+        title="Views",
+        y_title="views",
+        source="reports",
+    )
+    assert [t.name for t in figure.data] == ["@a", "@b"]
+    xs = list(figure.data[0].x)
+    assert xs == sorted(xs)
+
+
+def test_week_and_month_buckets_start_where_sql_truncates():
+    assert buckets(dt.date(2026, 1, 7), dt.date(2026, 1, 20), "week") == [
+        dt.date(2026, 1, 5),
+        dt.date(2026, 1, 12),
+        dt.date(2026, 1, 19),
+    ]
+    assert buckets(dt.date(2026, 1, 31), dt.date(2026, 3, 1), "month") == [
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 1),
+        dt.date(2026, 3, 1),
+    ]
