@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 URL_SETTINGS = (
     "SITE_URL",
@@ -25,9 +26,17 @@ URL_SETTINGS = (
 )
 
 
+def _secret_key() -> str:
+    # Django raises instead of returning an empty SECRET_KEY.
+    try:
+        return settings.SECRET_KEY
+    except ImproperlyConfigured:
+        return ""
+
+
 @register(Tags.security, deploy=False)
 def check_secret_key(app_configs: Any, **kwargs: Any) -> list:
-    if not settings.DEBUG and not settings.SECRET_KEY:
+    if not settings.DEBUG and not _secret_key():
         return [
             Error(
                 "SECRET_KEY is not set and DEBUG is off.",
@@ -98,9 +107,9 @@ def check_urls(app_configs: Any, **kwargs: Any) -> list:
 
 
 PLATFORM_CREDENTIALS = {
-    "TIKTOK": ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"),
-    "YOUTUBE": ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"),
-    "INSTAGRAM": ("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET"),
+    "TIKTOK": ("TikTok", ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET")),
+    "YOUTUBE": ("YouTube", ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET")),
+    "INSTAGRAM": ("Instagram", ("FACEBOOK_APP_ID", "FACEBOOK_APP_SECRET")),
 }
 
 
@@ -109,16 +118,17 @@ def check_platform_credentials(app_configs: Any, **kwargs: Any) -> list:
     if settings.SANDBOX:
         return []  # the sandbox accepts its own well-known demo credentials
     warnings = []
-    for platform, names in PLATFORM_CREDENTIALS.items():
-        if not getattr(settings, f"{platform}_ENABLED"):
+    for prefix, (label, names) in PLATFORM_CREDENTIALS.items():
+        if not getattr(settings, f"{prefix}_ENABLED"):
             continue
         missing = [name for name in names if not getattr(settings, name)]
         if missing:
+            verb = "is" if len(missing) == 1 else "are"
             warnings.append(
                 Warning(
-                    f"{platform.title()} is enabled but {', '.join(missing)} "
-                    "is not set: creators cannot connect it.",
-                    hint=f"Set the credentials or {platform}_ENABLED=0.",
+                    f"{label} is enabled but {' and '.join(missing)} {verb} not "
+                    "set: creators cannot connect it.",
+                    hint=f"Set the credentials or {prefix}_ENABLED=0.",
                     id="platforms.W001",
                 )
             )
