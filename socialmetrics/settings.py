@@ -338,5 +338,13 @@ LOGGING = {
             "propagate": False,
         },
         "django_q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's own handlers carry no redaction filter, and request lines
+        # hold OAuth callback codes: route Django through the filtered console.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
