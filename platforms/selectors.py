@@ -243,3 +243,27 @@ def latest_distribution(
     rows = Distribution.objects.filter(account_id=account_id, kind=kind)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
     return rows.order_by("-day").first()
+
+
+def items_published_per_bucket(
+    *,
+    account_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    granularity: Granularity,
+    tz: ZoneInfo,
+) -> dict[dt.date, int]:
+    rows = (
+        ContentItem.objects.filter(
+            account_id=account_id, published_at__range=(start, end)
+        )
+        .annotate(
+            bucket=_bucket("published_at", granularity, tz)
+            if granularity != "day"
+            else TruncDate("published_at", tzinfo=tz)
+        )
+        .values("bucket")
+        .annotate(n=Count("pk"))
+        .order_by("bucket")
+    )
+    return {_as_date(row["bucket"]): row["n"] for row in rows}

@@ -1,0 +1,108 @@
+"""Creator pages: who may see what, what they show, and their CSV downloads."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dashboard.models import CreatorProfile
+from tests.dashboard.conftest import populate
+
+
+def _urls(account):
+    item = account.items.first()
+    return [
+        reverse("dashboard:account", args=[account.pk]),
+        reverse("dashboard:item", args=[item.pk]),
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, populated_account):
+    for url in [reverse("dashboard:overview"), *_urls(populated_account)]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert reverse("account_login") in response["Location"]
+
+
+def test_another_creator_gets_404_for_foreign_accounts_and_items(
+    client, populated_account, other_creator
+):
+    client.force_login(other_creator)
+    for url in _urls(populated_account):
+        assert client.get(url).status_code == 404
+
+
+def test_the_owner_sees_charts_with_data(client, populated_account):
+    client.force_login(populated_account.owner)
+    overview = client.get(reverse("dashboard:overview"))
+    assert overview.status_code == 200
+    html = overview.content.decode()
+    assert 'id="chart-followers"' in html
+    assert "vendor/plotly.min" in html
+    assert "Followers" in html
+    for url in _urls(populated_account):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "chart-" in response.content.decode()
+
+
+def test_the_empty_overview_leads_to_connecting(client, creator):
+    client.force_login(creator)
+    html = client.get(reverse("dashboard:overview")).content.decode()
+    assert "No accounts connected yet" in html
+
+
+def test_it_downloads_a_chart_as_csv(client, populated_account):
+    client.force_login(populated_account.owner)
+    url = reverse("dashboard:account", args=[populated_account.pk])
+    response = client.get(url, {"range": "7d", "csv": "daily-views"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0] == "account,period start,views"
+    assert len(lines) == 1 + 7
+
+
+def test_an_invalid_custom_range_explains_itself(client, populated_account):
+    client.force_login(populated_account.owner)
+    response = client.get(
+        reverse("dashboard:overview"),
+        {"range": "custom", "start": "2026-05-02", "end": "2026-05-01"},
+    )
+    assert response.status_code == 200
+    assert "start date must be on or before" in response.content.decode()
+
+
+def test_weekly_granularity_groups_days(client, populated_account):
+    client.force_login(populated_account.owner)
+    url = reverse("dashboard:account", args=[populated_account.pk])
+    response = client.get(
+        url, {"range": "28d", "granularity": "week", "csv": "daily-views"}
+    )
+    rows = response.content.decode().strip().splitlines()[1:]
+    assert 4 <= len(rows) <= 5
+
+
+def test_the_time_zone_preference_is_validated(client, creator):
+    client.force_login(creator)
+    url = reverse("dashboard:preferences")
+    assert client.post(url, {"time_zone": "Mars/Olympus"}).status_code == 400
+    assert client.post(url, {"time_zone": "Europe/Berlin"}).status_code == 302
+    assert CreatorProfile.objects.get(user=creator).time_zone == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("page", ["account", "overview"])
+def test_query_count_does_not_grow_with_items(client, youtube_account, page):
+    client.force_login(youtube_account.owner)
+    url = (
+        reverse("dashboard:account", args=[youtube_account.pk])
+        if page == "account"
+        else reverse("dashboard:overview")
+    )
+    populate(youtube_account, items=2, days=5)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    populate(youtube_account, items=40, days=5)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)
