@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import staff_views, views
 
 app_name = "dashboard"
 
@@ -10,5 +10,15 @@ urlpatterns = [
     path("items/<int:item_id>/", views.item_detail, name="item"),
     path("compare/", views.compare, name="compare"),
     path("preferences/", views.preferences, name="preferences"),
+    path("staff/quota/", staff_views.quota, name="staff-quota"),
+    path("staff/rate-limits/", staff_views.rate_limits, name="staff-rate-limits"),
+    path("staff/errors/", staff_views.errors, name="staff-errors"),
+    path("staff/errors/<int:error_id>/", staff_views.error_detail, name="staff-error"),
+    path(
+        "staff/errors/<int:error_id>/resolve/",
+        staff_views.error_resolve,
+        name="staff-error-resolve",
+    ),
+    path("staff/api-health/", staff_views.api_health, name="staff-api-health"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,0 +1,137 @@
+"""Staff pages: quota, rate limits, error log and API health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from dashboard import charts
+from platforms import monitoring
+from platforms.models import ErrorLog, Platform
+
+HEALTH_WINDOWS = {"1h": 1, "24h": 24, "7d": 24 * 7}
+
+
+def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
+    figure = go.Figure(layout=charts._layout("Units used today", "units"))
+    figure.add_trace(
+        go.Scatter(
+            x=[at.isoformat() for at, _ in status.burn],
+            y=[units for _, units in status.burn],
+            name="used",
+            mode="lines+markers",
+            hovertemplate="%{y:,} units<extra>API call log</extra>",
+        )
+    )
+    figure.add_hline(
+        y=status.row.limit, line_dash="dash", annotation_text="daily limit"
+    )
+    return charts.to_html(figure, div_id=f"chart-quota-{index}")
+
+
+@staff_member_required
+def quota(request: HttpRequest) -> HttpResponse:
+    statuses = monitoring.quota_today()
+    return render(
+        request,
+        "dashboard/staff/quota.html",
+        {
+            "statuses": [
+                (status, _burn_down_html(status, index))
+                for index, status in enumerate(statuses)
+            ],
+            "history": monitoring.quota_history(),
+        },
+    )
+
+
+@staff_member_required
+def rate_limits(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "dashboard/staff/rate_limits.html",
+        {"buckets": monitoring.rate_limit_status()},
+    )
+
+
+@staff_member_required
+def errors(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    days = params.get("days", "7")
+    since = timezone.now() - dt.timedelta(days=int(days)) if days.isdigit() else None
+    account = params.get("account", "")
+    rows = monitoring.errors_filtered(
+        platform=params.get("platform", ""),
+        error_class=params.get("class", ""),
+        account_id=int(account) if account.isdigit() else None,
+        code=params.get("code", "").strip(),
+        since=since,
+        resolved={"open": False, "resolved": True}.get(params.get("state", "open")),
+    )
+    page = Paginator(rows, 50).get_page(params.get("page", 1))
+    return render(
+        request,
+        "dashboard/staff/errors.html",
+        {
+            "page": page,
+            "platforms": Platform.choices,
+            "classes": ErrorLog.ErrorClass.choices,
+            "filters": params,
+        },
+    )
+
+
+@staff_member_required
+def error_detail(request: HttpRequest, error_id: int) -> HttpResponse:
+    error = get_object_or_404(
+        ErrorLog.objects.select_related("account", "item"), pk=error_id
+    )
+    return render(request, "dashboard/staff/error_detail.html", {"error": error})
+
+
+@staff_member_required
+@require_POST
+def error_resolve(request: HttpRequest, error_id: int) -> HttpResponse:
+    updated = ErrorLog.objects.filter(pk=error_id, resolved=False).update(
+        resolved=True, resolved_at=timezone.now()
+    )
+    if updated:
+        messages.success(request, "Marked as resolved.")
+    return redirect("dashboard:staff-error", error_id=error_id)
+
+
+@staff_member_required
+def api_health(request: HttpRequest) -> HttpResponse:
+    window = request.GET.get("window", "24h")
+    hours = HEALTH_WINDOWS.get(window, 24)
+    since = timezone.now() - dt.timedelta(hours=hours)
+    over_time = monitoring.api_health_over_time(since=since)
+    figure = go.Figure(layout=charts._layout("Requests per hour", "requests"))
+    for platform in sorted({row["platform"] for row in over_time}):
+        rows = [row for row in over_time if row["platform"] == platform]
+        figure.add_trace(
+            go.Bar(
+                x=[row["hour"].isoformat() for row in rows],
+                y=[row["requests"] for row in rows],
+                name=platform,
+                hovertemplate="%{y} requests<extra>%{fullData.name}</extra>",
+            )
+        )
+    return render(
+        request,
+        "dashboard/staff/api_health.html",
+        {
+            "window": window,
+            "windows": HEALTH_WINDOWS,
+            "health": monitoring.api_health(since=since),
+            "chart": charts.to_html(figure, div_id="chart-health") if over_time else "",
+        },
+    )

@@ -1,0 +1,131 @@
+"""Staff pages: only staff get in; they show quota, limits, errors and health."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from platforms import monitoring
+from platforms.models import ApiCallLog, ErrorLog, QuotaUsage, RateLimitBucket
+from platforms.quota import PACIFIC, next_reset, quota_day
+
+STAFF_URLS = [
+    "dashboard:staff-quota",
+    "dashboard:staff-rate-limits",
+    "dashboard:staff-errors",
+    "dashboard:staff-api-health",
+]
+
+
+@pytest.fixture
+def error(youtube_account):
+    return ErrorLog.objects.create(
+        platform="youtube",
+        error_class="quota",
+        code="403",
+        reason="quotaExceeded",
+        message="The request cannot be completed because you have exceeded your quota.",
+        account=youtube_account,
+        request_id="req-123",
+        context={"url": "https://www.googleapis.com/youtube/v3/videos?key=[REDACTED]"},
+    )
+
+
+@pytest.fixture
+def quota_row():
+    now = timezone.now()
+    return QuotaUsage.objects.create(
+        platform="youtube",
+        project="sandbox-google-client-id",
+        day=quota_day(now, PACIFIC),
+        units_used=2500,
+        limit=10000,
+        resets_at=next_reset(now, PACIFIC),
+    )
+
+
+@pytest.mark.parametrize("name", STAFF_URLS)
+def test_creators_and_visitors_are_kept_out(client, creator, name):
+    assert client.get(reverse(name)).status_code == 302
+    client.force_login(creator)
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("name", STAFF_URLS)
+def test_staff_see_every_page(client, staff_user, name, error, quota_row):
+    client.force_login(staff_user)
+    assert client.get(reverse(name)).status_code == 200
+
+
+def test_the_quota_page_shows_usage_percent_and_reset(client, staff_user, quota_row):
+    ApiCallLog.objects.create(
+        platform="youtube",
+        endpoint="youtube.videos",
+        method="GET",
+        status_code=200,
+        quota_cost=1,
+        latency_ms=30,
+    )
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-quota")).content.decode()
+    assert "25.0 %" in html
+    assert "youtube.videos" in html
+    assert "midnight America/Los_Angeles" in html
+
+
+def test_the_forecast_says_when_the_quota_runs_out():
+    day_start = dt.datetime(2026, 6, 1, 0, 0, tzinfo=PACIFIC)
+    now = day_start + dt.timedelta(hours=6)
+    row = QuotaUsage(units_used=5000, limit=10000)
+    # Half the quota in 6 hours: the rest lasts 6 more hours.
+    assert monitoring._forecast(row, day_start, now) == now + dt.timedelta(hours=6)
+    slow = QuotaUsage(units_used=100, limit=10000)
+    assert monitoring._forecast(slow, day_start, now) is None
+
+
+def test_errors_filter_and_resolve(client, staff_user, error):
+    client.force_login(staff_user)
+    listing = client.get(reverse("dashboard:staff-errors"), {"platform": "tiktok"})
+    assert "No errors match" in listing.content.decode()
+    listing = client.get(reverse("dashboard:staff-errors"), {"code": "quotaExceeded"})
+    assert "exceeded your quota" in listing.content.decode()
+    detail = client.get(reverse("dashboard:staff-error", args=[error.pk]))
+    assert "req-123" in detail.content.decode()
+    client.post(reverse("dashboard:staff-error-resolve", args=[error.pk]))
+    error.refresh_from_db()
+    assert error.resolved and error.resolved_at is not None
+
+
+def test_health_percentiles_are_nearest_rank(db):
+    for latency in range(1, 101):
+        ApiCallLog.objects.create(
+            platform="tiktok",
+            endpoint="tiktok.video.query",
+            method="POST",
+            status_code=500 if latency > 90 else 200,
+            latency_ms=latency,
+        )
+    (row,) = monitoring.api_health(since=timezone.now() - dt.timedelta(hours=1))
+    assert (row.p50_ms, row.p95_ms, row.p99_ms) == (50, 95, 99)
+    assert row.error_rate == pytest.approx(0.10)
+
+
+def test_rate_limit_page_shows_blocked_buckets(client, staff_user):
+    now = timezone.now()
+    RateLimitBucket.objects.create(
+        key="tiktok:app:video.list",
+        platform="tiktok",
+        endpoint_class="video.list",
+        limit=600,
+        window_seconds=60,
+        tat=now.timestamp() + 30,
+        blocked_until=now + dt.timedelta(minutes=5),
+        blocked_reason="429 from platform",
+    )
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "300 / 600" in html
+    assert "429 from platform" in html
