@@ -9,6 +9,7 @@ the admin cannot falsify provenance.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -334,8 +335,9 @@ class RateLimitBucketAdmin(admin.ModelAdmin):
     def usage(self, obj: RateLimitBucket) -> str:
         if obj.limit is None or obj.window_seconds is None:
             return "-"
-        used = obj.used_now(time.time())
-        return f"{used:.0f} / {obj.limit} per {obj.window_seconds} s"
+        # A partly drained slot is still taken: round up.
+        used = math.ceil(obj.used_now(time.time()))
+        return f"{used} / {obj.limit} per {obj.window_seconds} s"
 
     @admin.action(description="Clear the block (allow requests again)")
     def clear_block(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -337,7 +337,9 @@ LOGGING = {
             "level": LOG_LEVEL,
             "propagate": False,
         },
-        "django_q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django-q2 logs as "django-q" (hyphen); without this its INFO lines
+        # are dropped by the root logger's WARNING level.
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Django's own handlers carry no redaction filter, and request lines
         # hold OAuth callback codes: route Django through the filtered console.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

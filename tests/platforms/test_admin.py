@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib import admin
@@ -145,8 +146,10 @@ def test_it_shows_quota_used_of_limit_and_percent(rows, admin_client):
 def test_it_shows_rate_limit_usage_against_the_limit(rows, admin_client):
     url = reverse("admin:platforms_ratelimitbucket_changelist")
     html = admin_client.get(url).content.decode()
-    # 600 per 60 s is one request per 0.1 s; tat 6 s ahead means 60 taken.
-    assert "60 / 600 per 60 s" in html
+    # 600 per 60 s is one request per 0.1 s; tat 6 s ahead means 60 taken,
+    # fewer as the clock moves on while the page renders.
+    used = int(re.search(r"(\d+) / 600 per 60 s", html).group(1))
+    assert 50 <= used <= 60
 
 
 def test_it_marks_errors_resolved_from_the_changelist(rows, admin_client):

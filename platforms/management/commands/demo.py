@@ -1,0 +1,341 @@
+"""`manage.py demo`: run the whole product locally from a fresh clone.
+
+It needs nothing set. The first run writes a secret key, a token encryption
+key and the demo password to `DATA_DIR/demo.env`; later runs reuse them, so
+the data of earlier runs stays readable. Variables already set in the
+environment win over that file (DATABASE_URL and REDIS_URL included).
+
+Then it migrates, creates the demo login, collects static files and starts,
+each in its own process group: the platform sandbox (when the `sandbox`
+command exists), the web server and a django-q2 cluster. This process is the
+only one that reacts to Ctrl-C: it stops every child, and if one child dies
+it stops the others and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+DEMO_EMAIL = "demo@example.com"
+STOP_TIMEOUT_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 60.0
+POLL_SECONDS = 0.2
+LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}
+
+
+# --- The persistent demo environment ---------------------------------------
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def load_or_create_demo_secrets(path: Path) -> dict[str, str]:
+    """Return the demo secrets, generating and saving any that are missing."""
+    values = read_env_file(path)
+    generators: dict[str, Callable[[], str]] = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "TOKEN_ENCRYPTION_KEYS": lambda: Fernet.generate_key().decode(),
+        "DEMO_PASSWORD": lambda: f"demo-{secrets.token_hex(4)}",
+    }
+    missing = {name: make() for name, make in generators.items() if name not in values}
+    if missing:
+        values.update(missing)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "# Written by `manage.py demo` on its first run. Keep it: the keys",
+            "# decrypt the tokens stored by earlier runs. Never use in production.",
+            *(f"{name}={value}" for name, value in values.items()),
+        ]
+        # Created private: the file holds the demo's only copy of the keys.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+    return values
+
+
+def demo_environment(
+    *,
+    base: Mapping[str, str],
+    demo_secrets: Mapping[str, str],
+    data_dir: Path,
+    site_url: str,
+    host: str,
+    sandbox_url: str,
+) -> dict[str, str]:
+    """The environment every child runs with."""
+    env = dict(base)
+    for name in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS"):
+        env.setdefault(name, demo_secrets[name])
+    allowed = "*" if host in LOOPBACK_FOR_ANY else f"localhost,127.0.0.1,[::1],{host}"
+    env.setdefault("ALLOWED_HOSTS", allowed)
+    env.update(
+        DJANGO_SETTINGS_MODULE="socialmetrics.settings",
+        DEBUG="1",
+        SANDBOX="1",
+        SANDBOX_URL=sandbox_url,
+        SITE_URL=site_url,
+        DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+# --- Supervising the children ----------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the demo process itself is killed."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux only
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: Sequence[str]
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+class Stop(Exception):
+    """Raised from the signal handler to leave the supervision loop."""
+
+
+class Supervisor:
+    """Start children together; stop all of them when one stops or on a signal."""
+
+    def __init__(
+        self,
+        children: Sequence[Child],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.children = list(children)
+        self.env = dict(env)
+        self.cwd = cwd
+        self.stop_timeout = stop_timeout
+        self.log = log
+
+    def start(self) -> None:
+        for child in self.children:
+            child.process = subprocess.Popen(
+                child.argv,
+                env=self.env,
+                cwd=self.cwd,
+                # Own process group: a terminal Ctrl-C reaches only this
+                # process, which then stops the children in order.
+                process_group=0,
+                preexec_fn=_die_with_parent,
+            )
+
+    def first_exited(self) -> Child | None:
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                return child
+        return None
+
+    def run(self, *, on_started: Callable[[Supervisor], None] | None = None) -> int:
+        """Supervise until a signal (returns 0) or a child exits (returns 1)."""
+        previous = {
+            sig: signal.signal(sig, self._raise_stop)
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            self.start()
+            if on_started is not None:
+                on_started(self)
+            while True:
+                dead = self.first_exited()
+                if dead is not None:
+                    code = dead.process.returncode  # type: ignore[union-attr]
+                    self.log(f"{dead.name} exited with code {code}; stopping the rest.")
+                    return 1
+                time.sleep(POLL_SECONDS)
+        except Stop:
+            self.log("Stopping…")
+            return 0
+        finally:
+            # A second Ctrl-C while stopping must not leave orphans behind.
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            self.stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop_all(self) -> None:
+        """SIGTERM every child, wait, then SIGKILL whatever is left."""
+        running = [c for c in self.children if c.process is not None]
+        for child in running:
+            if child.process.poll() is None:  # type: ignore[union-attr]
+                child.process.terminate()  # type: ignore[union-attr]
+        deadline = time.monotonic() + self.stop_timeout
+        for child in running:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))  # type: ignore[union-attr]
+            except subprocess.TimeoutExpired:
+                self.log(f"{child.name} did not stop in time; killing it.")
+        for child in running:
+            # Also reaches grandchildren (qcluster's workers) left in the group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            child.process.wait()  # type: ignore[union-attr]
+
+    @staticmethod
+    def _raise_stop(signum: int, frame: Any) -> None:
+        raise Stop
+
+
+# --- The command -----------------------------------------------------------
+
+
+def _url_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Command(BaseCommand):
+    help = "Run the dashboard, the task cluster and the platform sandbox locally."
+    # The parent needs no valid configuration: it writes the demo's own.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8100)
+
+    def handle(
+        self, *args: Any, host: str, port: int, sandbox_port: int, **options: Any
+    ) -> None:
+        data_dir = Path(settings.DATA_DIR)
+        demo_secrets = load_or_create_demo_secrets(data_dir / "demo.env")
+        browse_host = LOOPBACK_FOR_ANY.get(host, host)
+        if ":" in browse_host and not browse_host.startswith("["):
+            browse_host = f"[{browse_host}]"
+        site_url = f"http://{browse_host}:{port}"
+        env = demo_environment(
+            base=os.environ,
+            demo_secrets=demo_secrets,
+            data_dir=data_dir,
+            site_url=site_url,
+            host=host,
+            sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+        )
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        password = demo_secrets["DEMO_PASSWORD"]
+
+        self._step("Migrating the database", [*manage, "migrate", "-v", "0"], env)
+        self._step(
+            "Creating the demo login",
+            [*manage, "createdemouser", "--email", DEMO_EMAIL, "--password", password],
+            env,
+        )
+        self._step(
+            "Collecting static files",
+            [*manage, "collectstatic", "--noinput", "-v", "0"],
+            env,
+        )
+
+        children = []
+        with_sandbox = Path(__file__).with_name("sandbox.py").exists()
+        if with_sandbox:
+            children.append(
+                Child(
+                    "sandbox",
+                    [
+                        *manage,
+                        "sandbox",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(sandbox_port),
+                    ],
+                )
+            )
+        bind = f"[{host.strip('[]')}]" if ":" in host else host
+        children += [
+            Child("web", [*manage, "runserver", "--noreload", f"{bind}:{port}"]),
+            Child("qcluster", [*manage, "qcluster"]),
+        ]
+
+        def announce(supervisor: Supervisor) -> None:
+            self._wait_until_ready(supervisor, f"{site_url}/healthz")
+            lines = [
+                "",
+                f"socialmetrics is running at {site_url}/",
+                f"  Log in as {DEMO_EMAIL} with password {password}",
+                f"  Admin: {site_url}/admin/",
+            ]
+            if with_sandbox:
+                lines.append(f"  Platform sandbox: {env['SANDBOX_URL']}/_sandbox/state")
+            lines += [f"  Data: {data_dir}", "Press Ctrl-C to stop everything.", ""]
+            self._say("\n".join(lines))
+
+        supervisor = Supervisor(
+            children, env=env, cwd=Path(settings.BASE_DIR), log=self._say
+        )
+        if supervisor.run(on_started=announce) != 0:
+            raise CommandError("A demo process stopped unexpectedly.", returncode=1)
+        self._say("Stopped.")
+
+    def _say(self, text: str) -> None:
+        # Flushed at once: the children write to the same terminal.
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def _step(self, title: str, argv: Sequence[str], env: Mapping[str, str]) -> None:
+        self._say(f"{title}…")
+        result = subprocess.run(argv, env=env, cwd=settings.BASE_DIR, check=False)
+        if result.returncode != 0:
+            raise CommandError(f"{title} failed (exit code {result.returncode}).")
+
+    def _wait_until_ready(self, supervisor: Supervisor, url: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not _url_answers(url):
+            if supervisor.first_exited() is not None:
+                return  # the supervision loop reports it
+            if time.monotonic() > deadline:
+                self.stderr.write(
+                    f"{url} did not answer within {READY_TIMEOUT_SECONDS:.0f} s."
+                )
+                return
+            time.sleep(POLL_SECONDS)
