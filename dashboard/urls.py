@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import staff_views, views
+from dashboard import connections, staff_views, views
 
 app_name = "dashboard"
 
@@ -21,4 +21,10 @@ urlpatterns = [
     ),
     path("staff/api-health/", staff_views.api_health, name="staff-api-health"),
     path("healthz", views.healthz, name="healthz"),
+    path("connections/", connections.connections, name="connections"),
+    path(
+        "connections/<int:account_id>/disconnect/",
+        connections.disconnect,
+        name="connection_disconnect",
+    ),
 ]

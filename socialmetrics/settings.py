@@ -296,6 +296,81 @@ if SANDBOX:
     FACEBOOK_APP_ID = FACEBOOK_APP_ID or "sandbox-facebook-app-id"
     FACEBOOK_APP_SECRET = FACEBOOK_APP_SECRET or "sandbox-facebook-app-secret"
 
+# --- Connecting accounts (allauth social providers) -----------------------
+# Creators connect platform accounts through allauth's "connect" process.
+# platforms.oauth extends allauth's tiktok/google/facebook providers (same
+# ids) so their URLs come from the base URLs above; allauth's provider apps are
+# installed only so its registry knows the ids, and `provider_class` swaps in
+# the subclasses. Apps come from these settings: no SocialApp rows. A platform
+# that is disabled or has no credentials gets no provider (its connect URLs
+# 404) and the platforms.W001 check says why.
+
+SOCIALACCOUNT_ADAPTER = "platforms.oauth.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = envint("SOCIALACCOUNT_REQUESTS_TIMEOUT", 20)
+# Revenue metrics need Google's monetary scope (channel owners only).
+YOUTUBE_MONETARY_SCOPE = envbool("YOUTUBE_MONETARY_SCOPE", False)
+
+
+def _social_app(client_id: str, secret: str) -> list[dict[str, str]]:
+    return [{"client_id": client_id, "secret": secret}] if client_id and secret else []
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "tiktok": {
+        "provider_class": "platforms.oauth.tiktok.provider.TikTokProvider",
+        "SCOPE": [
+            "user.info.basic",
+            "user.info.profile",
+            "user.info.stats",
+            "video.list",
+        ],
+        "APPS": _social_app(TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET),
+    },
+    "google": {
+        "provider_class": "platforms.oauth.google.provider.GoogleProvider",
+        "SCOPE": [
+            "openid",
+            "email",
+            "profile",
+            "https://www.googleapis.com/auth/youtube.readonly",
+            "https://www.googleapis.com/auth/yt-analytics.readonly",
+        ]
+        + (
+            ["https://www.googleapis.com/auth/yt-analytics-monetary.readonly"]
+            if YOUTUBE_MONETARY_SCOPE
+            else []
+        ),
+        # offline: a refresh token; consent: one on every grant, not just the
+        # first (without it a reconnect returns none).
+        "AUTH_PARAMS": {"access_type": "offline", "prompt": "consent"},
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": _social_app(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET),
+    },
+    "facebook": {
+        "provider_class": "platforms.oauth.facebook.provider.FacebookProvider",
+        "METHOD": "oauth2",
+        "VERSION": FACEBOOK_GRAPH_VERSION,
+        "SCOPE": [
+            "instagram_basic",
+            "instagram_manage_insights",
+            "pages_read_engagement",
+            "pages_show_list",
+        ],
+        "FIELDS": ["id", "name"],
+        "APPS": _social_app(FACEBOOK_APP_ID, FACEBOOK_APP_SECRET),
+    },
+}
+INSTALLED_APPS += [
+    f"allauth.socialaccount.providers.{provider}"
+    for provider, enabled in (
+        ("tiktok", TIKTOK_ENABLED),
+        ("google", YOUTUBE_ENABLED),
+        ("facebook", INSTAGRAM_ENABLED),
+    )
+    if enabled and SOCIALACCOUNT_PROVIDERS[provider]["APPS"]
+]
+
 # Rate limits and the API call log.
 API_CALL_LOG_RETENTION_DAYS = envint("API_CALL_LOG_RETENTION_DAYS", 30)
 HTTP_TIMEOUT_SECONDS = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20"))

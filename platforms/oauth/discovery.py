@@ -1,0 +1,215 @@
+"""Which platform accounts a completed OAuth flow gives access to.
+
+TikTok needs no extra call: the user info allauth fetched names the account.
+A Google login may own a YouTube channel (or not); a Facebook login reaches
+Instagram professional accounts only through the Pages it manages. The two
+network lookups are small httpx calls kept here, one function each, so the
+platform clients (`platforms.clients`) can take them over later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from platforms.models import ConnectedAccount
+from platforms.oauth.facebook.views import graph_url
+from platforms.oauth.grant import OAuthGrant
+from platforms.oauth.replies import json_object
+
+# Guards against a platform that keeps handing out "next" pages.
+MAX_PAGES = 20
+
+
+class ConnectError(Exception):
+    """A connect that cannot complete; `message` is shown to the creator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DiscoveredAccount:
+    """What the platform says about one account the grant reaches."""
+
+    platform_user_id: str
+    handle: str = ""
+    display_name: str = ""
+    avatar_url: str = ""
+    account_type: str = ConnectedAccount.AccountType.UNKNOWN
+    union_id: str = ""
+    page_id: str = ""
+
+
+def tiktok_account(user: dict[str, Any]) -> DiscoveredAccount:
+    """The TikTok account from the /v2/user/info/ `data.user` object."""
+    return DiscoveredAccount(
+        platform_user_id=str(user["open_id"]),
+        union_id=str(user.get("union_id") or ""),
+        handle=_handle(user.get("username")),
+        display_name=str(user.get("display_name") or ""),
+        avatar_url=str(user.get("avatar_url") or ""),
+        # Login Kit does not say whether the account is personal or business.
+        account_type=ConnectedAccount.AccountType.UNKNOWN,
+    )
+
+
+def youtube_channels(
+    grant: OAuthGrant, *, client: httpx.Client | None = None
+) -> list[DiscoveredAccount]:
+    """The channels of the Google account that granted `grant`."""
+    with _client(client) as http:
+        # Reference: https://developers.google.com/youtube/v3/docs/channels/list
+        body = _get(
+            http,
+            f"{settings.YOUTUBE_API_URL}/youtube/v3/channels",
+            params={"part": "snippet,contentDetails,statistics", "mine": "true"},
+            headers={"Authorization": f"Bearer {grant.access_token}"},
+            what="YouTube did not list your channel",
+        )
+    channels = [
+        DiscoveredAccount(
+            platform_user_id=str(item["id"]),
+            handle=_handle(item.get("snippet", {}).get("customUrl")),
+            display_name=str(item.get("snippet", {}).get("title") or ""),
+            avatar_url=_youtube_thumbnail(item.get("snippet", {})),
+        )
+        for item in body.get("items") or []
+        if isinstance(item, dict) and item.get("id")
+    ]
+    if not channels:
+        raise ConnectError(
+            "This Google account has no YouTube channel. Create the channel on "
+            "YouTube, or pick the Google account that owns it, then connect again."
+        )
+    return channels
+
+
+def instagram_long_lived_grant(
+    grant: OAuthGrant,
+    *,
+    client_id: str,
+    client_secret: str,
+    client: httpx.Client | None = None,
+) -> OAuthGrant:
+    """Exchange the short-lived Facebook user token for a ~60-day one."""
+    with _client(client) as http:
+        # Reference: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+        body = _get(
+            http,
+            graph_url("/oauth/access_token"),
+            params={
+                "grant_type": "fb_exchange_token",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "fb_exchange_token": grant.access_token,
+            },
+            what="Facebook did not extend the login",
+        )
+    if not body.get("access_token"):
+        raise ConnectError("Facebook did not extend the login. Please try again.")
+    return grant.exchanged(body)
+
+
+def instagram_accounts(
+    grant: OAuthGrant, *, client: httpx.Client | None = None
+) -> list[DiscoveredAccount]:
+    """The Instagram professional accounts linked to the creator's Pages."""
+    accounts: dict[str, DiscoveredAccount] = {}
+    with _client(client) as http:
+        for page in _pages(http, grant):
+            ig = page.get("instagram_business_account")
+            if not isinstance(ig, dict) or not ig.get("id"):
+                continue  # a Page without a linked Instagram account
+            accounts.setdefault(
+                str(ig["id"]),
+                DiscoveredAccount(
+                    platform_user_id=str(ig["id"]),
+                    page_id=str(page.get("id") or ""),
+                    handle=_handle(ig.get("username")),
+                    display_name=str(ig.get("name") or ""),
+                    avatar_url=str(ig.get("profile_picture_url") or ""),
+                    # The edge only exists for professional (business or
+                    # creator) accounts; Graph does not say which.
+                    account_type=ConnectedAccount.AccountType.BUSINESS,
+                ),
+            )
+    if not accounts:
+        raise ConnectError(
+            "None of the Facebook Pages you shared has an Instagram professional "
+            "account linked. Link your Instagram business or creator account to "
+            "a Page, then connect again and select that Page."
+        )
+    return list(accounts.values())
+
+
+def _pages(http: httpx.Client, grant: OAuthGrant) -> Iterator[dict[str, Any]]:
+    url: str | None = graph_url("/me/accounts")
+    params: dict[str, str] | None = {
+        "fields": "id,name,instagram_business_account"
+        "{id,username,name,profile_picture_url}",
+        "access_token": grant.access_token,
+    }
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        if url is None or url in seen:
+            return
+        seen.add(url)
+        # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/get-started
+        body = _get(http, url, params=params, what="Facebook did not list your Pages")
+        yield from (page for page in body.get("data") or [] if isinstance(page, dict))
+        # `paging.next` is absolute and already carries every parameter.
+        url, params = (body.get("paging") or {}).get("next"), None
+
+
+def _get(
+    http: httpx.Client,
+    url: str,
+    *,
+    params: dict[str, str] | None,
+    what: str,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    try:
+        response = http.get(url, params=params, headers=headers)
+    except httpx.HTTPError as exc:
+        raise ConnectError(f"{what}: the platform could not be reached.") from exc
+    body = json_object(response)
+    if response.status_code in (401, 403):
+        raise ConnectError(
+            f"{what}: the permission was not granted. Connect again and allow "
+            "every permission asked for."
+        )
+    if response.status_code != 200 or not body:
+        raise ConnectError(f"{what} (HTTP {response.status_code}). Please try again.")
+    return body
+
+
+@contextmanager
+def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
+    """The caller's client (left open), or a short-lived one of our own."""
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(timeout=settings.HTTP_TIMEOUT_SECONDS) as owned:
+        yield owned
+
+
+def _handle(value: Any) -> str:
+    text = str(value or "").strip().lstrip("@")
+    return f"@{text}" if text else ""
+
+
+def _youtube_thumbnail(snippet: dict[str, Any]) -> str:
+    thumbnails = snippet.get("thumbnails") or {}
+    for size in ("medium", "default", "high"):
+        url = (thumbnails.get(size) or {}).get("url")
+        if url:
+            return str(url)
+    return ""
