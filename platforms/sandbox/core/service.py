@@ -1,0 +1,97 @@
+"""Base class of a platform imitation: routes, auth helpers, error bodies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .http import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from ..app import Sandbox
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: tuple[str, ...]
+    pattern: re.Pattern[str]
+    endpoint: str
+    handler: Handler
+    platform: str
+
+
+class Service:
+    """One real host (or a few), served below one or more path prefixes."""
+
+    prefixes: tuple[str, ...] = ()
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+        self.routes: dict[str, list[Route]] = {p: [] for p in self.prefixes}
+        self.register()
+
+    def register(self) -> None:
+        raise NotImplementedError
+
+    def route(
+        self,
+        prefix: str,
+        methods: str,
+        pattern: str,
+        endpoint: str,
+        handler: Handler,
+        platform: str,
+    ) -> None:
+        self.routes[prefix].append(
+            Route(
+                tuple(methods.split(",")),
+                re.compile(pattern + r"\Z"),
+                endpoint,
+                handler,
+                platform,
+            )
+        )
+
+    def resolve(
+        self, prefix: str, method: str, path: str
+    ) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes.get(prefix, ()):
+            match = route.pattern.match(path)
+            if match and method in route.methods:
+                return route, match.groupdict()
+        return None
+
+    @property
+    def now(self) -> float:
+        return self.sb.clock.now()
+
+    def endpoint_for(self, route: Route, request: Request) -> str:
+        """The endpoint name; a service may refine it from the parameters."""
+        return route.endpoint
+
+    # Platform-specific replies used by the router and the fault injector.
+
+    def token_of(self, request: Request) -> str | None:
+        return request.bearer()
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"error": "not_found", "path": request.path}, 404)
+
+    def server_error(self, request: Request, status: int) -> Response:
+        raise NotImplementedError
+
+    def throttled(self, request: Request, retry_after: int, in_200: bool) -> Response:
+        raise NotImplementedError
+
+    def invalid_token(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def config(self, *path: str) -> Any:
+        node: Any = self.sb.config
+        for key in path:
+            node = node[key]
+        return node
