@@ -1,0 +1,383 @@
+"""Instagram: Facebook Login and the Instagram Graph API (business accounts).
+
+Graph errors are `{"error": {"code", "error_subcode", "fbtrace_id", ...}}`.
+One retired metric in an insights request fails the whole call with code
+100; the client drops it, records it and asks again with the rest. Usage
+headers (`X-App-Usage`, `X-Business-Use-Case-Usage`) are stored on the
+rate-limit buckets, and workers slow down above 80 %.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from django.conf import settings
+
+from platforms.clients.base import BasePlatformClient
+from platforms.clients.instagram_insights import (
+    MEDIA_METRICS,
+    STORY_METRICS,
+    InsightsMixin,
+    items_by_name,
+)
+from platforms.exceptions import (
+    InstagramAPIError,
+    InstagramAuthError,
+    InstagramRateLimitError,
+    PlatformAPIError,
+    PlatformAuthError,
+    PlatformError,
+    PlatformRateLimitError,
+)
+from platforms.http import parse_retry_after
+from platforms.metrics import MetricResult, to_int
+from platforms.tokens import mark_reconnect_needed
+
+__all__ = [
+    "InstagramClient",
+    "InstagramAuthError",
+    "InstagramRateLimitError",
+    "InstagramAPIError",
+    "MEDIA_METRICS",
+    "STORY_METRICS",
+]
+
+SCOPES = (
+    "instagram_basic",
+    "instagram_manage_insights",
+    "pages_read_engagement",
+    "pages_show_list",
+)
+PROFILE_FIELDS = (
+    "id,username,name,profile_picture_url,followers_count,follows_count,media_count"
+)
+MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,permalink,thumbnail_url,timestamp,"
+    "like_count,comments_count"
+)
+THROTTLE_CODES = {4, 17, 32, 613}
+#: Default pause when Graph throttles without saying for how long.
+THROTTLE_PAUSE_SECONDS = 300.0
+
+
+def classify_graph_error(code: int | None, subcode: int | None) -> tuple[type, bool]:
+    """(error kind, permanent) for a Graph error code. Reference: PLATFORM_APIS 3.9."""
+    if code in (1, 2):
+        return PlatformAPIError, False
+    if code in THROTTLE_CODES or (code is not None and 80000 <= code < 80100):
+        return PlatformRateLimitError, False
+    if code == 190:
+        return PlatformAuthError, True
+    if code is not None and 200 <= code <= 299:
+        return PlatformAuthError, True
+    return PlatformAPIError, True  # 10, 100, 341, 368 and the rest
+
+
+class InstagramClient(InsightsMixin, BasePlatformClient):
+    """Instagram Graph API client over a Facebook Login user token."""
+
+    platform = "instagram"
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uri: str | None = None,
+        *,
+        ig_user_id: str | None = None,
+        graph_version: str | None = None,
+        www_url: str | None = None,
+        graph_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.client_id = client_id or settings.FACEBOOK_APP_ID
+        self.client_secret = client_secret or settings.FACEBOOK_APP_SECRET
+        self.redirect_uri = redirect_uri or ""
+        self.version = graph_version or settings.FACEBOOK_GRAPH_VERSION
+        self.www_url = (www_url or settings.FACEBOOK_WWW_URL).rstrip("/")
+        self.graph_url = (graph_url or settings.FACEBOOK_GRAPH_URL).rstrip("/")
+        if ig_user_id is None and self.account is not None:
+            ig_user_id = self.account.platform_user_id or None
+        self._ig_user_id = ig_user_id
+        #: Metrics Graph refused as retired during this client's life.
+        self.retired_metrics: set[str] = set()
+        #: The last usage Graph reported, in percent of its limit.
+        self.reported_usage_percent: float | None = None
+
+    @property
+    def app_id(self) -> str:
+        return self.client_id
+
+    def graph(self, path: str) -> str:
+        return f"{self.graph_url}/{self.version}/{path.lstrip('/')}"
+
+    # --- OAuth ----------------------------------------------------------------
+
+    def get_authorization_url(
+        self, *, state: str = "", scopes: Iterable[str] = SCOPES
+    ) -> str:
+        """The Facebook Login dialog URL."""
+        # Reference: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
+        query = {
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "state": state,
+            "scope": ",".join(scopes),
+            "response_type": "code",
+        }
+        return f"{self.www_url}/{self.version}/dialog/oauth?{urlencode(query)}"
+
+    def get_access_token(self, code: str) -> dict[str, Any]:
+        """Exchange the code, then swap the short-lived token for a long-lived one."""
+        short = self._oauth_call(
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "redirect_uri": self.redirect_uri,
+                "code": code,
+            }
+        )
+        reply = self.request_token_refresh(short["access_token"])
+        self._use_reply(reply)
+        return reply
+
+    def refresh_grant(self, access_token: str | None, refresh_token: str | None) -> str:
+        # Graph has no refresh token: a long-lived token is renewed with itself.
+        return access_token or ""
+
+    def request_token_refresh(self, refresh_token: str) -> Mapping[str, Any]:
+        """fb_exchange_token: short- or long-lived token → (new) long-lived token."""
+        # Reference: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived
+        return self._oauth_call(
+            {
+                "grant_type": "fb_exchange_token",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "fb_exchange_token": refresh_token,
+            }
+        )
+
+    def _oauth_call(self, params: Mapping[str, str]) -> dict[str, Any]:
+        reply = self.request(
+            "facebook.oauth.access_token",
+            "GET",
+            self.graph("oauth/access_token"),
+            params=params,
+            auth=False,
+        )
+        if not isinstance(reply.get("access_token"), str):
+            raise self.data_error("facebook.oauth.access_token", "no access_token")
+        return reply
+
+    # --- discovery and profile ------------------------------------------------------
+
+    @property
+    def ig_user_id(self) -> str:
+        """The Instagram business account id (found through the Pages on first use)."""
+        if self._ig_user_id is None:
+            self._ig_user_id = self.discover_ig_user_id()
+        return self._ig_user_id
+
+    def discover_ig_user_id(self) -> str:
+        # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/getting-started
+        body = self.get(
+            "graph.me.accounts", "me/accounts", fields="instagram_business_account"
+        )
+        for page in body.get("data", []):
+            account = (
+                page.get("instagram_business_account")
+                if isinstance(page, dict)
+                else None
+            )
+            if isinstance(account, dict) and isinstance(account.get("id"), str):
+                return account["id"]
+        raise self.error(
+            PlatformAuthError,
+            "no Instagram business account is linked to the user's Pages",
+            code="no_business_account",
+        )
+
+    def get_user_profile(self) -> dict[str, Any]:
+        """followers_count, follows_count and media_count of the account."""
+        # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user
+        body = self.get("graph.ig_user", self.ig_user_id, fields=PROFILE_FIELDS)
+        result = MetricResult(
+            platform="instagram", id_key="user_id", item_id=self.ig_user_id
+        )
+        for field in ("followers_count", "follows_count", "media_count"):
+            if body.get(field) is None:
+                result.missing(field, f"Instagram did not return {field}")
+            else:
+                result.put(
+                    field, to_int(body[field], field=field), source="graph.ig_user"
+                )
+        out = result.as_dict()
+        out["profile"] = {
+            k: body.get(k) for k in ("username", "name", "profile_picture_url")
+        }
+        return out
+
+    def list_media(
+        self, *, limit: int | None = None, page_size: int = 50
+    ) -> list[dict]:
+        """The account's media, newest first, following cursor paging."""
+        media: list[dict] = []
+        after: str | None = None
+        while limit is None or len(media) < limit:
+            params = {"fields": MEDIA_FIELDS, "limit": page_size}
+            if after:
+                params["after"] = after
+            # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+            body = self.get("graph.ig_media", f"{self.ig_user_id}/media", **params)
+            page = body.get("data")
+            if not isinstance(page, list):
+                raise self.data_error("graph.ig_media", "data is not a list")
+            media.extend(page)
+            paging = body.get("paging") or {}
+            after = (
+                ((paging.get("cursors") or {}).get("after"))
+                if paging.get("next")
+                else None
+            )
+            if not after:
+                break
+        return media[:limit] if limit is not None else media
+
+    def get(self, endpoint: str, path: str, **params: Any) -> dict[str, Any]:
+        """GET a Graph object or edge with the user token."""
+        return self.request(endpoint, "GET", self.graph(path), params=params)
+
+    def transform_metrics(
+        self, raw: Mapping[str, Any], *, requested: list[str] | None = None
+    ) -> dict[str, Any]:
+        """One insights reply (`{"data": [...]}`) of media `raw["id"]` → standard."""
+        wanted = requested or list(MEDIA_METRICS)
+        items = items_by_name(self, "graph.media.insights", raw)
+        return self._result(
+            "media_id",
+            str(raw.get("id", "")),
+            wanted,
+            items,
+            {},
+            "graph.media.insights",
+        )
+
+    def fetch_metrics(
+        self, *, video_id: str, metrics: Iterable[str] | None = None
+    ) -> dict:
+        """Body of `collect_metrics`: the media's insights (video_id = media id)."""
+        return self.get_media_insights(video_id, metrics=metrics)
+
+    # --- hooks and validation ------------------------------------------------
+
+    def observe_response(self, endpoint: str, response: httpx.Response) -> None:
+        """Store Graph's usage headers; pause before Graph throttles."""
+        usage: dict[str, Any] = {}
+        percent = 0.0
+        regain_minutes = 0.0
+        for header in ("x-app-usage", "x-business-use-case-usage"):
+            raw = response.headers.get(header)
+            if not raw:
+                continue
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            usage[header] = value
+            for figures in _usage_entries(value):
+                for key in ("call_count", "total_cputime", "total_time"):
+                    if isinstance(figures.get(key), int | float):
+                        percent = max(percent, float(figures[key]))
+                regain = figures.get("estimated_time_to_regain_access")
+                if isinstance(regain, int | float):
+                    regain_minutes = max(regain_minutes, float(regain))
+        if not usage:
+            return
+        self.reported_usage_percent = percent
+        specs = self.bucket_specs(endpoint)
+        if specs:
+            self.limiter.record_usage(specs, usage, percent)
+            if regain_minutes > 0:
+                self.limiter.block(
+                    specs,
+                    time.time() + regain_minutes * 60,
+                    "Graph: estimated_time_to_regain_access",
+                )
+
+    def on_error(self, error: PlatformError) -> None:
+        if error.code == 190 and self.account is not None:
+            mark_reconnect_needed(
+                self.account, f"Instagram token invalid (code 190/{error.subcode})"
+            )
+
+    def validate_response(self, response: httpx.Response, *, endpoint: str) -> Any:
+        status = response.status_code
+        if status >= 500 and not response.content.strip().startswith(b"{"):
+            raise self.error(
+                PlatformAPIError,
+                f"{endpoint}: HTTP {status}",
+                status=status,
+                permanent=False,
+            )
+        body = self.parse_json(response, endpoint=endpoint)
+        if isinstance(body, list) and endpoint == "graph.batch":
+            return body
+        if not isinstance(body, dict):
+            raise self.data_error(endpoint, "reply is not a JSON object")
+        error = body.get("error")
+        if error is None and status < 400:
+            return body
+        if not isinstance(error, dict):
+            raise self.data_error(endpoint, f"HTTP {status} without an error object")
+        raise self.graph_error(
+            error,
+            status=status,
+            endpoint=endpoint,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
+
+    def graph_error(
+        self,
+        error: Mapping[str, Any],
+        *,
+        status: int,
+        endpoint: str,
+        retry_after: float | None = None,
+    ) -> PlatformError:
+        code = error.get("code") if isinstance(error.get("code"), int) else None
+        subcode = error.get("error_subcode")
+        kind, permanent = classify_graph_error(code, subcode)
+        if error.get("is_transient") is True and kind is PlatformAPIError:
+            permanent = False
+        if kind is PlatformRateLimitError and retry_after is None:
+            retry_after = THROTTLE_PAUSE_SECONDS
+        return self.error(
+            kind,
+            f"{endpoint}: {error.get('message') or code}",
+            status=status,
+            code=code,
+            reason=str(error.get("type", "")),
+            subcode=subcode,
+            request_id=str(error.get("fbtrace_id", "")),
+            retry_after=retry_after,
+            permanent=permanent,
+            context={"error_user_title": error.get("error_user_title", "")},
+        )
+
+
+def _usage_entries(value: Any) -> list[dict[str, Any]]:
+    """X-App-Usage is one object; X-Business-Use-Case-Usage maps ids to lists."""
+    if isinstance(value, dict) and "call_count" in value:
+        return [value]
+    entries: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        for items in value.values():
+            if isinstance(items, list):
+                entries += [item for item in items if isinstance(item, dict)]
+    return entries

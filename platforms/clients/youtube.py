@@ -1,0 +1,438 @@
+"""YouTube: Google OAuth, Data API v3 (statistics) and Analytics API v2.
+
+Every Data API and Analytics call is charged to the project's daily quota
+ledger *before* it is sent (failed calls cost units too). Statistics come
+as strings and are converted exactly; `likeCount`/`commentCount` are
+absent when hidden or disabled, which is reported, never filled with 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from django.conf import settings
+
+from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.exceptions import (
+    PlatformAPIError,
+    PlatformAuthError,
+    PlatformError,
+    PlatformQuotaError,
+    PlatformRateLimitError,
+    YouTubeAPIError,
+    YouTubeAuthError,
+    YouTubeQuotaExceeded,
+)
+from platforms.http import parse_retry_after
+from platforms.metrics import (
+    MetricResult,
+    engagement_rate,
+    to_int,
+)
+from platforms.quota import DEFAULT_YOUTUBE_COSTS, QuotaLedger
+
+__all__ = [
+    "YouTubeClient",
+    "YouTubeQuotaExceeded",
+    "YouTubeAuthError",
+    "YouTubeAPIError",
+]
+
+VIDEOS_PER_CALL = 50  # videos.list: at most 50 ids
+PAGE_SIZE = 50  # playlistItems.list maxResults ≤ 50
+STAT_FIELDS = {
+    "view_count": "viewCount",
+    "like_count": "likeCount",
+    "comment_count": "commentCount",
+}
+HIDDEN_REASONS = {
+    "like_count": "likes are hidden on this video",
+    "comment_count": "comments are disabled on this video",
+    "view_count": "YouTube did not return viewCount",
+}
+DEFAULT_ANALYTICS = ("views", "watch_time", "average_view_duration", "engagement_rate")
+SCOPES = (
+    "https://www.googleapis.com/auth/youtube.readonly",
+    "https://www.googleapis.com/auth/yt-analytics.readonly",
+)
+# reason → (error kind, permanent). Reference: PLATFORM_APIS.md 2.5.
+_REASONS: dict[str, tuple[type[PlatformError], bool]] = {
+    "quotaExceeded": (PlatformQuotaError, True),
+    "rateLimitExceeded": (PlatformRateLimitError, False),
+    "userRateLimitExceeded": (PlatformRateLimitError, False),
+    "forbidden": (PlatformAuthError, True),
+    "insufficientPermissions": (PlatformAuthError, True),
+    "commentsDisabled": (PlatformAPIError, True),
+    "keyInvalid": (PlatformAPIError, True),
+    "invalidPageToken": (PlatformAPIError, True),
+    "missingRequiredParameter": (PlatformAPIError, True),
+    "authError": (PlatformAuthError, False),
+}
+_ANALYTICS_ENDPOINT = "youtube.analytics.reports"
+
+
+class YouTubeClient(BasePlatformClient):
+    """YouTube Data + Analytics client with a quota ledger and ETag caching."""
+
+    platform = "youtube"
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        api_key: str | None = None,
+        *,
+        redirect_uri: str | None = None,
+        project: str | None = None,
+        daily_quota: int | None = None,
+        auth_url: str | None = None,
+        token_url: str | None = None,
+        api_url: str | None = None,
+        analytics_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.client_id = client_id or settings.GOOGLE_CLIENT_ID
+        self.client_secret = client_secret or settings.GOOGLE_CLIENT_SECRET
+        self.api_key = api_key if api_key is not None else settings.YOUTUBE_API_KEY
+        self.redirect_uri = redirect_uri or ""
+        self.auth_url = (auth_url or settings.GOOGLE_AUTH_URL).rstrip("/")
+        self.token_url = (token_url or settings.GOOGLE_TOKEN_URL).rstrip("/")
+        self.api_url = (api_url or settings.YOUTUBE_API_URL).rstrip("/")
+        self.analytics_url = (analytics_url or settings.YOUTUBE_ANALYTICS_URL).rstrip(
+            "/"
+        )
+        self.quota_costs = dict(DEFAULT_YOUTUBE_COSTS)
+        self.ledger = QuotaLedger(
+            platform="youtube",
+            project=project or self.client_id or "default",
+            daily_limit=daily_quota or settings.YOUTUBE_DAILY_QUOTA,
+        )
+        self._etags: dict[str, tuple[str, Any]] = {}
+
+    @property
+    def app_id(self) -> str:
+        return self.client_id
+
+    def configure_quota(
+        self,
+        *,
+        daily_quota: int | None = None,
+        quota_costs: Mapping[str, int] | None = None,
+    ) -> None:
+        """Set the project's daily units and what each kind of call costs."""
+        if daily_quota is not None:
+            self.ledger.daily_limit = daily_quota
+        self.quota_costs.update(quota_costs or {})
+
+    # --- OAuth ----------------------------------------------------------------
+
+    def get_authorization_url(
+        self, *, state: str = "", scopes: Iterable[str] = SCOPES
+    ) -> str:
+        """Google's consent URL; offline + consent so a refresh token comes back."""
+        query = {
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(scopes),
+            "access_type": "offline",
+            "prompt": "consent",
+            "include_granted_scopes": "true",
+            "state": state,
+        }
+        return f"{self.auth_url}/o/oauth2/v2/auth?{urlencode(query)}"
+
+    def get_access_token(self, code: str, *, code_verifier: str | None = None) -> dict:
+        """Exchange an authorization code for tokens (kept on this client)."""
+        form = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": self.redirect_uri,
+        }
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        reply = self._token_call(form)
+        self._use_reply(reply)
+        return reply
+
+    def request_token_refresh(self, refresh_token: str) -> Mapping[str, Any]:
+        """Google refresh replies usually omit refresh_token: the old one stays."""
+        return self._token_call(
+            {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+            }
+        )
+
+    async def refresh_credentials(self) -> dict[str, Any]:
+        """Refresh the access token (once across workers for a stored account)."""
+        return await run_in_thread(self.refresh_now)
+
+    def _token_call(self, form: Mapping[str, str]) -> dict[str, Any]:
+        # Reference: https://developers.google.com/identity/protocols/oauth2/web-server#exchange-authorization-code
+        reply = self.request(
+            "google.oauth.token",
+            "POST",
+            f"{self.token_url}/token",
+            data=form,
+            auth=False,
+        )
+        if not isinstance(reply, dict) or not isinstance(
+            reply.get("access_token"), str
+        ):
+            raise self.data_error("google.oauth.token", "no access_token in reply")
+        return reply
+
+    # --- Data API ----------------------------------------------------------------
+
+    def _uses_oauth(self) -> bool:
+        self._load_credential()
+        return bool(self._access_token)
+
+    def data_get(self, resource: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """GET a Data API list resource with ETag revalidation; 1 unit per call."""
+        endpoint = f"youtube.{resource}"
+        query = dict(params)
+        oauth = self._uses_oauth()
+        if not oauth:
+            query["key"] = self.api_key
+        url = f"{self.api_url}/youtube/v3/{resource}"
+        cache_key = f"{url}?{urlencode(sorted((k, str(v)) for k, v in params.items()))}"
+        headers = {}
+        cached = self._etags.get(cache_key)
+        if cached:
+            headers["If-None-Match"] = cached[0]
+        payload = self.request(
+            endpoint,
+            "GET",
+            url,
+            params=query,
+            headers=headers,
+            auth=oauth,
+            quota_cost=self.quota_costs["data_read"],
+        )
+        if payload is None and cached:  # 304 Not Modified
+            return cached[1]
+        if not isinstance(payload, dict) or not isinstance(
+            payload.get("items", []), list
+        ):
+            raise self.data_error(endpoint, "reply without an items list")
+        if payload.get("etag"):
+            self._etags[cache_key] = (str(payload["etag"]), payload)
+        return payload
+
+    def get_video_statistics(
+        self, video_ids: Iterable[str], *, metrics: Iterable[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Statistics of many videos, 50 ids per videos.list call, matched by id."""
+        ids = list(dict.fromkeys(video_ids))
+        wanted = list(metrics or (*STAT_FIELDS, "engagement_rate"))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), VIDEOS_PER_CALL):
+            batch = ids[start : start + VIDEOS_PER_CALL]
+            # Reference: https://developers.google.com/youtube/v3/docs/videos/list
+            page = self.data_get(
+                "videos",
+                {
+                    "part": "statistics",
+                    "id": ",".join(batch),
+                    "fields": "etag,items(id,statistics)",
+                },
+            )
+            for item in page.get("items", []):
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise self.data_error("youtube.videos", "item without an id")
+                if item["id"] in batch:
+                    found[item["id"]] = item
+        out = {}
+        for vid in ids:
+            if vid in found:
+                out[vid] = self.transform_metrics(found[vid], requested=wanted)
+            else:
+                result = MetricResult(
+                    platform="youtube", id_key="video_id", item_id=vid
+                )
+                for name in wanted:
+                    result.missing(name, "video not returned: deleted or private")
+                out[vid] = {**result.as_dict(), "available": False}
+        return out
+
+    def get_video_metrics(self, video_id: str, **kwargs: Any) -> dict[str, Any]:
+        return self.get_video_statistics([video_id], **kwargs)[video_id]
+
+    def list_upload_ids(self, *, channel_id: str | None = None) -> list[str]:
+        """Ids of every upload of the channel (its own when channel_id is None)."""
+        params: dict[str, Any] = {"part": "contentDetails"}
+        params |= {"id": channel_id} if channel_id else {"mine": "true"}
+        # Reference: https://developers.google.com/youtube/v3/docs/channels/list
+        channels = self.data_get("channels", params).get("items", [])
+        try:
+            uploads = channels[0]["contentDetails"]["relatedPlaylists"]["uploads"]
+        except (IndexError, KeyError, TypeError):
+            raise self.data_error("youtube.channels", "no uploads playlist") from None
+        ids: list[str] = []
+        token: str | None = None
+        while True:
+            query = {
+                "part": "contentDetails",
+                "playlistId": uploads,
+                "maxResults": PAGE_SIZE,
+            }
+            if token:
+                query["pageToken"] = token
+            # Reference: https://developers.google.com/youtube/v3/docs/playlistItems/list
+            page = self.data_get("playlistItems", query)
+            for item in page.get("items", []):
+                video_id = (item.get("contentDetails") or {}).get("videoId")
+                if not isinstance(video_id, str):
+                    raise self.data_error(
+                        "youtube.playlistItems", "item without videoId"
+                    )
+                ids.append(video_id)
+            token = page.get("nextPageToken")
+            if not token:
+                return ids
+
+    def transform_metrics(
+        self, raw: Mapping[str, Any], *, requested: list[str] | None = None
+    ) -> dict[str, Any]:
+        wanted = requested or [*STAT_FIELDS, "engagement_rate"]
+        stats = raw.get("statistics") or {}
+        if not isinstance(stats, dict):
+            raise self.data_error("youtube.videos", "statistics is not an object")
+        result = MetricResult(platform="youtube", id_key="video_id", item_id=raw["id"])
+        counts: dict[str, int | None] = {}
+        for name, field in STAT_FIELDS.items():
+            if stats.get(field) is None:
+                counts[name] = None
+                result.missing(name, HIDDEN_REASONS[name])
+            else:
+                counts[name] = to_int(
+                    stats[field], field=field, context={"id": raw["id"]}
+                )
+                result.put(name, counts[name], source="youtube.videos")
+        rate, reason = engagement_rate("youtube", counts)
+        if rate is None:
+            result.missing("engagement_rate", reason)
+        else:
+            result.put("engagement_rate", rate, source="derived")
+        out = result.as_dict()
+        for key in ("metrics", "unavailable"):
+            out[key] = {k: v for k, v in out[key].items() if k in wanted}
+        for name in wanted:
+            if name not in out["metrics"]:
+                out["metrics"][name] = None
+                out["unavailable"][name] = (
+                    f"{name} comes from the Analytics API: use get_analytics()"
+                )
+        out["available"] = True
+        return out
+
+    def fetch_metrics(
+        self, *, video_id: str, metrics: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """Body of `collect_metrics`: Data API statistics of one video."""
+        return self.get_video_metrics(video_id, metrics=metrics)
+
+    # --- Analytics API ---------------------------------------------------------------
+
+    async def get_analytics(self, **kwargs: Any) -> dict[str, Any]:
+        """Analytics of one video over a date range (see `fetch_analytics`)."""
+        return await run_in_thread(self.fetch_analytics, **kwargs)
+
+    def fetch_analytics(
+        self,
+        *,
+        video_id: str,
+        metrics: Iterable[str] = DEFAULT_ANALYTICS,
+        start_date: str | date,
+        end_date: str | date,
+    ) -> dict[str, Any]:
+        """Totals of the video's Analytics metrics between two dates (inclusive)."""
+        from platforms.clients.youtube_analytics import collect_analytics
+
+        return collect_analytics(
+            self,
+            video_id=video_id,
+            metrics=list(metrics),
+            start_date=str(start_date),
+            end_date=str(end_date),
+        )
+
+    def report(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One Analytics API report (charged `analytics_read` units)."""
+        # Reference: https://developers.google.com/youtube/analytics/reference/reports/query
+        return self.request(
+            _ANALYTICS_ENDPOINT,
+            "GET",
+            f"{self.analytics_url}/v2/reports",
+            params={"ids": "channel==MINE", **params},
+            quota_cost=self.quota_costs["analytics_read"],
+        )
+
+    # --- hooks and validation ---------------------------------------------------------
+
+    def charge_quota(self, endpoint: str, cost: int) -> None:
+        self.ledger.charge(cost, what=endpoint)
+
+    def on_error(self, error: PlatformError) -> None:
+        if isinstance(error, PlatformQuotaError) and error.reason == "quotaExceeded":
+            until = self.ledger.mark_exhausted(reason=error.message)
+            error.retry_after = max(0.0, until.timestamp() - time.time())
+
+    def validate_response(self, response: httpx.Response, *, endpoint: str) -> Any:
+        status = response.status_code
+        if status >= 500 and not response.content.strip().startswith(b"{"):
+            raise self.error(
+                PlatformAPIError,
+                f"{endpoint}: HTTP {status}",
+                status=status,
+                permanent=False,
+            )
+        body = self.parse_json(response, endpoint=endpoint)
+        if not isinstance(body, dict):
+            raise self.data_error(endpoint, "reply is not a JSON object")
+        error = body.get("error")
+        if error is None and status < 400:
+            return body
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if isinstance(error, str):  # OAuth: {"error": "invalid_grant", ...}
+            raise self.error(
+                PlatformAuthError
+                if error in ("invalid_grant", "invalid_client", "unauthorized_client")
+                else PlatformAPIError,
+                f"{endpoint}: {body.get('error_description') or error}",
+                status=status,
+                code=error,
+                permanent=True,
+            )
+        if not isinstance(error, dict):
+            raise self.data_error(endpoint, f"HTTP {status} without an error object")
+        details = error.get("errors") or [{}]
+        reason = str(
+            (details[0] if isinstance(details[0], dict) else {}).get("reason", "")
+        )
+        kind, permanent = _REASONS.get(reason, (PlatformAPIError, status < 500))
+        if status == 401 and reason not in _REASONS:
+            kind, permanent = PlatformAuthError, False  # expired: refresh once
+        if status == 429:
+            kind, permanent = PlatformRateLimitError, False
+        raise self.error(
+            kind,
+            f"{endpoint}: {error.get('message') or reason or status}",
+            status=status,
+            code=error.get("code", status),
+            reason=reason or str(error.get("status", "")),
+            retry_after=retry_after,
+            permanent=permanent,
+        )

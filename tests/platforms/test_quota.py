@@ -1,0 +1,109 @@
+"""The quota ledger: charged before calls, exact under races, DST-aware reset."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from platforms.exceptions import YouTubeQuotaExceeded
+from platforms.models import QuotaUsage
+from platforms.quota import QuotaLedger, next_reset, quota_day
+from platforms.signals import notify_quota_exceeded
+from tests.platforms.shared_database import run_workers, shared_database_env
+
+
+def ledger(limit: int = 10) -> QuotaLedger:
+    return QuotaLedger(platform="youtube", project="test-project", daily_limit=limit)
+
+
+def test_it_counts_the_day_in_los_angeles():
+    # 06:59 UTC on 3 Dec is still 2 Dec in Los Angeles (UTC-8).
+    assert quota_day(datetime(2026, 12, 3, 6, 59, tzinfo=UTC)) == date(2026, 12, 2)
+    assert quota_day(datetime(2026, 12, 3, 8, 0, tzinfo=UTC)) == date(2026, 12, 3)
+
+
+def test_it_resets_at_los_angeles_midnight_across_dst():
+    winter = next_reset(datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    assert winter == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    summer = next_reset(datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    assert summer == datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
+    # 8 March 2026 (spring forward) is a 23-hour quota day.
+    start = next_reset(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))
+    end = next_reset(start + timedelta(minutes=1))
+    assert end - start == timedelta(hours=23)
+    # 1 November 2026 (fall back) is a 25-hour quota day.
+    start = next_reset(datetime(2026, 10, 31, 12, 0, tzinfo=UTC))
+    assert next_reset(start + timedelta(minutes=1)) - start == timedelta(hours=25)
+
+
+@pytest.mark.django_db
+def test_it_charges_before_and_refuses_a_call_that_would_pass_the_quota():
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    book = ledger(10)
+    for _ in range(3):
+        book.charge(3, now=now)
+    with pytest.raises(YouTubeQuotaExceeded) as caught:
+        book.charge(3, now=now)
+    assert caught.value.permanent
+    assert caught.value.retry_after == pytest.approx(20 * 3600)
+    book.charge(1, now=now)  # one unit still fits exactly
+    row = QuotaUsage.objects.get()
+    assert (row.units_used, row.limit, row.day) == (10, 10, date(2026, 12, 3))
+
+
+@pytest.mark.django_db
+def test_it_starts_a_new_row_each_quota_day():
+    book = ledger(5)
+    book.charge(5, now=datetime(2026, 12, 3, 7, 59, tzinfo=UTC))
+    book.charge(5, now=datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    assert sorted(QuotaUsage.objects.values_list("day", "units_used")) == [
+        (date(2026, 12, 2), 5),
+        (date(2026, 12, 3), 5),
+    ]
+
+
+@pytest.mark.django_db
+def test_it_marks_the_project_exhausted_until_midnight_and_signals():
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    notify_quota_exceeded.connect(listener)
+    try:
+        now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+        book = ledger(100)
+        until = book.mark_exhausted(now=now, reason="quotaExceeded")
+        with pytest.raises(YouTubeQuotaExceeded):
+            book.charge(1, now=now + timedelta(hours=1))
+        book.charge(1, now=until)  # the next quota day starts fresh
+    finally:
+        notify_quota_exceeded.disconnect(listener)
+    assert until == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert received and received[0]["project"] == "test-project"
+    assert received[0]["exhausted_until"] == until
+
+
+@pytest.mark.multiprocess
+@pytest.mark.django_db(transaction=True)
+def test_it_never_overshoots_with_concurrent_worker_processes(tmp_path):
+    """Two processes race for 40 units, 60 tries each: exactly 40 are granted."""
+    env = shared_database_env(tmp_path / "db")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    project = f"race-{uuid.uuid4().hex[:8]}"
+    params = [
+        {
+            "project": project,
+            "limit": 40,
+            "attempts": 60,
+            "peers": 2,
+            "name": name,
+            "barrier": str(barrier),
+        }
+        for name in ("a", "b")
+    ]
+    results = run_workers("charge_quota", params, env)
+    assert sum(r["granted"] for r in results) == 40

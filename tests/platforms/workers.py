@@ -1,0 +1,84 @@
+"""Worker processes for the cross-process tests and the benchmark.
+
+Run as `python -m tests.platforms.workers <task> '<json params>'`; prints
+one JSON line with the result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import django
+
+
+def wait_for_peers(barrier_dir: str | None, peers: int, me: str) -> None:
+    """Start together: touch my file, then wait until every peer has one."""
+    if not barrier_dir:
+        return
+    folder = Path(barrier_dir)
+    (folder / me).touch()
+    deadline = time.monotonic() + 30
+    while len(list(folder.iterdir())) < peers and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def take_slots(params: dict[str, Any]) -> dict[str, Any]:
+    """Try `attempts` times to take one slot of a shared bucket; count grants."""
+    from platforms.exceptions import PlatformRateLimitError
+    from platforms.ratelimit import BucketSpec, DatabaseLimiter, Rate, RedisLimiter
+
+    rate = Rate.parse(params["rate"])
+    spec = BucketSpec(
+        key=params["key"], platform="tiktok", endpoint_class="test", rate=rate
+    )
+    if params["backend"] == "redis":
+        limiter = RedisLimiter(
+            params["redis_url"], prefix=params["prefix"], max_inline_wait=0
+        )
+    else:
+        limiter = DatabaseLimiter(max_inline_wait=0)
+    wait_for_peers(params.get("barrier"), params["peers"], params["name"])
+    granted = 0
+    for _ in range(params["attempts"]):
+        try:
+            limiter.acquire([spec], platform="tiktok")
+            granted += 1
+        except PlatformRateLimitError:
+            pass
+    return {"granted": granted}
+
+
+def charge_quota(params: dict[str, Any]) -> dict[str, Any]:
+    """Charge one unit `attempts` times; count the charges that went through."""
+    from platforms.exceptions import YouTubeQuotaExceeded
+    from platforms.quota import QuotaLedger
+
+    ledger = QuotaLedger(
+        platform="youtube", project=params["project"], daily_limit=params["limit"]
+    )
+    wait_for_peers(params.get("barrier"), params["peers"], params["name"])
+    granted = 0
+    for _ in range(params["attempts"]):
+        try:
+            ledger.charge(1)
+            granted += 1
+        except YouTubeQuotaExceeded:
+            pass
+    return {"granted": granted}
+
+
+TASKS = {"take_slots": take_slots, "charge_quota": charge_quota}
+
+
+def main() -> None:
+    task, raw = sys.argv[1], sys.argv[2]
+    django.setup()
+    print(json.dumps(TASKS[task](json.loads(raw))))
+
+
+if __name__ == "__main__":
+    main()
