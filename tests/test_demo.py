@@ -101,10 +101,13 @@ def test_it_runs_the_demo_from_nothing_and_stops_every_process_on_ctrl_c(tmp_pat
         _wait_for(lambda: _answers(f"{base}/healthz"), "/healthz", proc, output)
         _wait_for(lambda: "Ctrl-C" in output.read_text(), "the banner", proc, output)
         password = re.search(r"with password (\S+)", output.read_text()).group(1)
+        if (ROOT / "platforms/management/commands/sandbox.py").exists():
+            sandbox = f"http://127.0.0.1:{sandbox_port}/_sandbox/state"
+            assert _answers(sandbox), output.read_text()
         _log_in(base, "demo@example.com", password)
 
         processes = _descendants(proc.pid)
-        assert len(processes) >= 3  # web server, qcluster and its workers
+        assert len(processes) >= 3  # web server, qcluster and its workers, sandbox
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=DEADLINE_SECONDS) == 0, output.read_text()
     finally:

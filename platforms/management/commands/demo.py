@@ -297,8 +297,13 @@ class Command(BaseCommand):
             Child("qcluster", [*manage, "qcluster"]),
         ]
 
+        ready_urls = [f"{site_url}/healthz"]
+        if with_sandbox:
+            ready_urls.append(f"{env['SANDBOX_URL']}/_sandbox/state")
+
         def announce(supervisor: Supervisor) -> None:
-            self._wait_until_ready(supervisor, f"{site_url}/healthz")
+            for url in ready_urls:
+                self._wait_until_ready(supervisor, url)
             lines = [
                 "",
                 f"socialmetrics is running at {site_url}/",
