@@ -1194,7 +1194,7 @@ class Facebook(Service):
                 return entry
             data.append(entry)
         body: dict[str, Any] = {"data": data}
-        if metric_type != "total_value" and not any(m in DEMOGRAPHICS for m in metrics):
+        if not any(m in DEMOGRAPHICS for m in metrics):
             since, until = self._range(request)
             if not isinstance(since, Response):
                 base = self._self_url(request, ig_id + "/insights")

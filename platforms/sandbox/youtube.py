@@ -835,6 +835,9 @@ class Google(Service):
                     "title": account.display_name,
                     "description": description,
                     "keywords": "sandbox creator",
+                    "trackingAnalyticsAccountId": f"UA-{account.index:07d}-1",
+                    "unsubscribedTrailer": world.item(account, 0).external_id,
+                    "country": "US",
                 },
                 "image": {
                     "bannerExternalUrl": f"https://yt3.ggpht.com/sandbox-banner-{account.index}"
@@ -1022,6 +1025,7 @@ class Google(Service):
                 "tags": ["sandbox", "creator"],
                 "categoryId": "22",
                 "liveBroadcastContent": "none",
+                "defaultLanguage": "en",
                 "localized": {"title": item.title, "description": item.caption},
                 "defaultAudioLanguage": "en",
             }
@@ -1032,7 +1036,6 @@ class Google(Service):
                 "definition": "hd",
                 "caption": "false",
                 "licensedContent": False,
-                "contentRating": {},
                 "projection": "rectangular",
             }
         if "status" in parts:
