@@ -127,19 +127,11 @@ def instagram_accounts(
             ig = page.get("instagram_business_account")
             if not isinstance(ig, dict) or not ig.get("id"):
                 continue  # a Page without a linked Instagram account
-            accounts.setdefault(
-                str(ig["id"]),
-                DiscoveredAccount(
-                    platform_user_id=str(ig["id"]),
-                    page_id=str(page.get("id") or ""),
-                    handle=_handle(ig.get("username")),
-                    display_name=str(ig.get("name") or ""),
-                    avatar_url=str(ig.get("profile_picture_url") or ""),
-                    # The edge only exists for professional (business or
-                    # creator) accounts; Graph does not say which.
-                    account_type=ConnectedAccount.AccountType.BUSINESS,
-                ),
-            )
+            ig_id = str(ig["id"])
+            if ig_id not in accounts:
+                accounts[ig_id] = _instagram_user(
+                    http, grant, ig_id=ig_id, page_id=str(page.get("id") or "")
+                )
     if not accounts:
         raise ConnectError(
             "None of the Facebook Pages you shared has an Instagram professional "
@@ -149,11 +141,38 @@ def instagram_accounts(
     return list(accounts.values())
 
 
+def _instagram_user(
+    http: httpx.Client, grant: OAuthGrant, *, ig_id: str, page_id: str
+) -> DiscoveredAccount:
+    # A separate call rather than field expansion on /me/accounts
+    # (instagram_business_account{username,...}): one request per account,
+    # and it works the same against the sandbox.
+    # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user
+    body = _get(
+        http,
+        graph_url(f"/{ig_id}"),
+        params={
+            "fields": "id,username,name,profile_picture_url",
+            "access_token": grant.access_token,
+        },
+        what="Instagram did not describe your account",
+    )
+    return DiscoveredAccount(
+        platform_user_id=ig_id,
+        page_id=page_id,
+        handle=_handle(body.get("username")),
+        display_name=str(body.get("name") or ""),
+        avatar_url=str(body.get("profile_picture_url") or ""),
+        # The Page edge only exists for professional (business or creator)
+        # accounts; Graph does not say which of the two.
+        account_type=ConnectedAccount.AccountType.BUSINESS,
+    )
+
+
 def _pages(http: httpx.Client, grant: OAuthGrant) -> Iterator[dict[str, Any]]:
     url: str | None = graph_url("/me/accounts")
     params: dict[str, str] | None = {
-        "fields": "id,name,instagram_business_account"
-        "{id,username,name,profile_picture_url}",
+        "fields": "id,name,instagram_business_account",
         "access_token": grant.access_token,
     }
     seen: set[str] = set()

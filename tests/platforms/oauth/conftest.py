@@ -15,7 +15,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-
 # Every base URL the connect flow uses, and its sandbox path prefix.
 URL_PREFIXES = {
     "TIKTOK_AUTH_URL": "tiktok-www",
