@@ -46,11 +46,7 @@ class Sandbox:
         self.seed = seed
         self.config = load_config(config)
         self.clock = Clock()
-        clock_conf = self.config["clock"]
-        if clock_conf.get("frozen_at"):
-            self.clock.freeze(clock_conf["frozen_at"])
-        elif clock_conf.get("start"):
-            self.clock.set(clock_conf["start"])
+        self._configure_clock()
         self.faults = FaultInjector(seed)
         self.requests = RequestLog(int(self.config["request_log_size"]))
         self.windows = SlidingWindow()
@@ -63,6 +59,14 @@ class Sandbox:
         self._services: dict[str, Service] = {}
         self._build_services()
         self._asgi: Any = None
+
+    def _configure_clock(self) -> None:
+        self.clock.reset()
+        clock_conf = self.config["clock"]
+        if clock_conf.get("frozen_at"):
+            self.clock.freeze(clock_conf["frozen_at"])
+        elif clock_conf.get("start"):
+            self.clock.set(clock_conf["start"])
 
     def _build_services(self) -> None:
         from .control import Control
@@ -119,7 +123,8 @@ class Sandbox:
         return service.issue_for(account, scopes)  # type: ignore[attr-defined]
 
     def reset(self) -> None:
-        """Forget tokens, faults, limits, quota and the log; keep seed and world."""
+        """Back to the start: tokens, faults, limits, quota, log and clock."""
+        self._configure_clock()
         self.tokens.clear()
         self.faults.clear()
         self.windows.clear()

@@ -7,6 +7,8 @@ Paths are versioned (`/v25.0/...`); any vNN.N is accepted, and no version too.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -526,6 +528,18 @@ class Facebook(Service):
                     463,
                 ),
             )
+        proof = request.params().get("appsecret_proof")
+        if proof is not None:
+            secret = self.creds()["app_secret"].encode()
+            wanted = hmac.new(secret, token.value.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(proof, wanted):
+                return (
+                    None,
+                    None,
+                    self.error(
+                        100, "Invalid appsecret_proof provided in the API argument"
+                    ),
+                )
         if permission and permission not in token.scopes:
             return None, None, self.no_permission()
         account = self.sb.world.account(token.account_id)
@@ -568,7 +582,7 @@ class Facebook(Service):
             checks.append(
                 (
                     ("graph-page", account.id),
-                    conf["user_calls"],
+                    conf["page_calls"],
                     32,
                     "(#32) Page request limit reached",
                 )
@@ -677,8 +691,21 @@ class Facebook(Service):
         values = {
             "id": account.user_id,
             "name": f"Sandbox Person {account.index}",
+            "first_name": "Sandbox",
+            "last_name": f"Person {account.index}",
+            "short_name": "Sandbox",
             "email": f"{account.handle}@example.com",
+            "link": f"https://www.facebook.com/app_scoped_user_id/{account.user_id}/",
+            "picture": {
+                "data": {
+                    "height": 50,
+                    "is_silhouette": False,
+                    "url": f"https://platform-lookaside.fbsbx.com/sandbox/{account.index}",
+                    "width": 50,
+                }
+            },
         }
+        # Fields the person did not share are left out, not refused.
         fields = [f for f in request.query.get("fields", "id,name").split(",") if f]
         data = {"id": account.user_id}
         data.update({f: values[f] for f in fields if f in values})

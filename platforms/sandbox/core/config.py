@@ -87,6 +87,8 @@ DEFAULTS: dict[str, Any] = {
             "app_calls_per_user": 200,
             # Code 17: per user token.
             "user_calls": 4800,
+            # Code 32: calls touching the person's Pages (/me/accounts).
+            "page_calls": 4800,
             # X-Business-Use-Case-Usage / code 80002, per IG account.
             "buc_calls": 4800,
             # business_discovery has its own bucket (code 613 when over).

@@ -7,6 +7,8 @@ so the same sequence of requests meets the same faults on every run.
 from __future__ import annotations
 
 import itertools
+import math
+import statistics
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +43,11 @@ class FaultRule:
     count: int | None = None
     # status_500: the status to send (500, 502, 503...).
     status: int = 500
-    # latency: fixed `ms`, or uniform between `min_ms` and `max_ms`.
+    # latency: fixed `ms`, uniform between `min_ms` and `max_ms`, or
+    # log-normal with median `p50_ms` and 99th percentile `p99_ms`.
     ms: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
     min_ms: float = 0.0
     max_ms: float = 0.0
     # burst_429: consecutive throttled replies once a burst starts.
@@ -75,7 +80,13 @@ class FaultRule:
         if self.kind == "status_500":
             data["status"] = self.status
         if self.kind == "latency":
-            data.update(ms=self.ms, min_ms=self.min_ms, max_ms=self.max_ms)
+            data.update(
+                ms=self.ms,
+                min_ms=self.min_ms,
+                max_ms=self.max_ms,
+                p50_ms=self.p50_ms,
+                p99_ms=self.p99_ms,
+            )
         if self.kind == "burst_429":
             data["burst"] = self.burst
         return data
@@ -171,6 +182,15 @@ class FaultInjector:
         if rule.kind == "latency":
             if rule.ms is not None:
                 delay = rule.ms
+            elif rule.p50_ms is not None:
+                # Log-normal around the median; p99 sets the spread.
+                p99 = rule.p99_ms or rule.p50_ms * 4
+                sigma = math.log(max(p99, rule.p50_ms) / rule.p50_ms) / 2.326
+                spread = unit(self.seed, "latency", rule.id, rule.seen)
+                gauss = statistics.NormalDist().inv_cdf(
+                    min(max(spread, 1e-9), 1 - 1e-9)
+                )
+                delay = rule.p50_ms * math.exp(sigma * gauss)
             else:
                 spread = unit(self.seed, "latency", rule.id, rule.seen)
                 delay = rule.min_ms + (rule.max_ms - rule.min_ms) * spread
