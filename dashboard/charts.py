@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from platforms.selectors import Granularity, Point
 
 PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7c3aed", "#be123c", "#0e7490"]
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def buckets(start: dt.date, end: dt.date, granularity: Granularity) -> list[dt.date]:
@@ -36,9 +37,11 @@ def buckets(start: dt.date, end: dt.date, granularity: Granularity) -> list[dt.d
 
 
 def _layout(title: str, y_title: str, *, percent: bool = False) -> go.Layout:
+    # The page's own <h2> names the chart; `meta` keeps the title for the
+    # placeholder's aria-label without drawing it twice.
     return go.Layout(
-        title={"text": title, "x": 0, "font": {"size": 16}},
-        margin={"l": 56, "r": 16, "t": 48, "b": 40},
+        meta={"title": title},
+        margin={"l": 56, "r": 16, "t": 16, "b": 40},
         hovermode="x unified",
         legend={"orientation": "h", "y": -0.2},
         yaxis={
@@ -111,11 +114,24 @@ def bar_figure(
 
 
 def to_html(figure: go.Figure, *, div_id: str) -> str:
-    """An embeddable <div> + script; plotly.js itself is loaded once per page."""
-    return pio.to_html(
-        figure,
-        include_plotlyjs=False,
-        full_html=False,
-        div_id=div_id,
-        config=PLOTLY_CONFIG,
+    """A chart placeholder plus its figure as inert JSON.
+
+    static/js/charts.js draws every placeholder once plotly.js has loaded, so
+    pages carry no inline JavaScript and both scripts can be deferred.
+    """
+    figure_json = pio.to_json(figure, validate=False, pretty=False)
+    return format_html(
+        '<div id="{}" class="plotly-chart" data-figure="{}-data" role="img" '
+        'aria-label="{}"></div>'
+        '<script id="{}-data" type="application/json">{}</script>',
+        div_id,
+        div_id,
+        (figure.layout.meta or {}).get("title", "chart"),
+        div_id,
+        mark_safe(figure_json.translate(_JSON_SCRIPT_ESCAPES)),
     )
+
+
+# The same escapes as django.utils.html.json_script: the JSON cannot close
+# the <script> element or open a comment.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}

@@ -31,7 +31,9 @@ class PlotlyFinder(BaseFinder):
 
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> Any:
         if path != PLOTLY_JS:
-            return [] if find_all else None
+            # An empty list, not None: staticfiles.finders.find() wraps a
+            # None into [None] and would hand that on as a match.
+            return []
         match = str(_package_data() / "plotly.min.js")
         return [match] if find_all else match
 

@@ -170,3 +170,16 @@ def test_it_refuses_to_disconnect_without_csrf(creator, youtube_account, credent
     response = client.post(f"/connections/{youtube_account.pk}/disconnect/")
     assert response.status_code == 403
     assert Credential.objects.filter(account=youtube_account).exists()
+
+
+def test_it_replaces_allauths_own_connections_page(logged_in):
+    response = logged_in.get("/accounts/3rdparty/")
+    assert response.status_code == 302
+    assert response["Location"] == URL
+
+
+def test_it_shows_a_queued_run_as_not_started(logged_in, youtube_account):
+    CollectionRun.objects.create(account=youtube_account, kind="backfill")
+    html = logged_in.get(URL).content.decode()
+    assert '<progress max="100" value="0"' in html
+    assert "Waiting for a worker" in html

@@ -113,8 +113,9 @@ def test_health_percentiles_are_nearest_rank(db):
     assert row.error_rate == pytest.approx(0.10)
 
 
-def test_rate_limit_page_shows_blocked_buckets(client, staff_user):
+def test_rate_limit_page_shows_blocked_buckets(client, staff_user, time_machine):
     now = timezone.now()
+    time_machine.move_to(now, tick=False)
     RateLimitBucket.objects.create(
         key="tiktok:app:video.list",
         platform="tiktok",
