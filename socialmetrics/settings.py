@@ -358,6 +358,8 @@ SOCIALACCOUNT_PROVIDERS = {
             "pages_show_list",
         ],
         "FIELDS": ["id", "name"],
+        # Ask again for permissions declined on an earlier connect.
+        "AUTH_PARAMS": {"auth_type": "rerequest"},
         "APPS": _social_app(FACEBOOK_APP_ID, FACEBOOK_APP_SECRET),
     },
 }

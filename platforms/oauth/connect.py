@@ -58,4 +58,4 @@ def _discover(
     long_lived = discovery.instagram_long_lived_grant(
         grant, client_id=app.client_id, client_secret=app.secret
     )
-    return long_lived, discovery.instagram_accounts(long_lived)
+    return long_lived, discovery.instagram_accounts(long_lived, app_secret=app.secret)

@@ -9,6 +9,8 @@ platform clients (`platforms.clients`) can take them over later.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,19 +120,20 @@ def instagram_long_lived_grant(
 
 
 def instagram_accounts(
-    grant: OAuthGrant, *, client: httpx.Client | None = None
+    grant: OAuthGrant, *, app_secret: str, client: httpx.Client | None = None
 ) -> list[DiscoveredAccount]:
     """The Instagram professional accounts linked to the creator's Pages."""
     accounts: dict[str, DiscoveredAccount] = {}
+    auth = _graph_auth(grant, app_secret)
     with _client(client) as http:
-        for page in _pages(http, grant):
+        for page in _pages(http, auth):
             ig = page.get("instagram_business_account")
             if not isinstance(ig, dict) or not ig.get("id"):
                 continue  # a Page without a linked Instagram account
             ig_id = str(ig["id"])
             if ig_id not in accounts:
                 accounts[ig_id] = _instagram_user(
-                    http, grant, ig_id=ig_id, page_id=str(page.get("id") or "")
+                    http, auth, ig_id=ig_id, page_id=str(page.get("id") or "")
                 )
     if not accounts:
         raise ConnectError(
@@ -142,7 +145,7 @@ def instagram_accounts(
 
 
 def _instagram_user(
-    http: httpx.Client, grant: OAuthGrant, *, ig_id: str, page_id: str
+    http: httpx.Client, auth: dict[str, str], *, ig_id: str, page_id: str
 ) -> DiscoveredAccount:
     # A separate call rather than field expansion on /me/accounts
     # (instagram_business_account{username,...}): one request per account,
@@ -151,10 +154,7 @@ def _instagram_user(
     body = _get(
         http,
         graph_url(f"/{ig_id}"),
-        params={
-            "fields": "id,username,name,profile_picture_url",
-            "access_token": grant.access_token,
-        },
+        params={"fields": "id,username,name,profile_picture_url", **auth},
         what="Instagram did not describe your account",
     )
     return DiscoveredAccount(
@@ -169,11 +169,20 @@ def _instagram_user(
     )
 
 
-def _pages(http: httpx.Client, grant: OAuthGrant) -> Iterator[dict[str, Any]]:
+def _graph_auth(grant: OAuthGrant, app_secret: str) -> dict[str, str]:
+    """Token parameters for Graph, with the proof apps may be required to send."""
+    # Reference: https://developers.facebook.com/docs/graph-api/securing-requests
+    proof = hmac.new(
+        app_secret.encode(), grant.access_token.encode(), hashlib.sha256
+    ).hexdigest()
+    return {"access_token": grant.access_token, "appsecret_proof": proof}
+
+
+def _pages(http: httpx.Client, auth: dict[str, str]) -> Iterator[dict[str, Any]]:
     url: str | None = graph_url("/me/accounts")
     params: dict[str, str] | None = {
         "fields": "id,name,instagram_business_account",
-        "access_token": grant.access_token,
+        **auth,
     }
     seen: set[str] = set()
     for _ in range(MAX_PAGES):

@@ -9,9 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -28,20 +26,6 @@ URL_PREFIXES = {
 }
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def get_environ(self) -> dict[str, Any]:
-        environ = super().get_environ()
-        environ["sandbox.served"] = True  # a real socket: timeouts hold it
-        return environ
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class LoopbackSandbox:
     sandbox: Any  # platforms.sandbox.Sandbox
@@ -51,15 +35,10 @@ class LoopbackSandbox:
 @pytest.fixture(scope="session")
 def loopback_sandbox() -> Iterator[LoopbackSandbox]:
     from platforms.sandbox import Sandbox
+    from platforms.sandbox.server import make_server
 
     sandbox = Sandbox(seed=7)
-    server = make_server(
-        "127.0.0.1",
-        0,
-        sandbox,
-        server_class=_ThreadingServer,
-        handler_class=_QuietHandler,
-    )
+    server = make_server("127.0.0.1", 0, sandbox)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

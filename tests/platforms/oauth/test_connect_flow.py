@@ -323,3 +323,10 @@ def test_it_does_not_hand_one_creators_account_to_another(
     assert "already connected by another socialmetrics user" in page
     assert not ConnectedAccount.objects.filter(owner=other_creator).exists()
     assert ConnectedAccount.objects.get().owner == creator
+
+
+def test_it_sends_a_visitor_who_is_not_logged_in_to_log_in(client, db, sandbox):
+    response = connect(client, "tiktok")
+    assert response.status_code == 302
+    assert client.get(response["Location"])["Location"].startswith("/accounts/login/")
+    _assert_nothing_connected()

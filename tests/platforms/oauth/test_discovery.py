@@ -57,7 +57,7 @@ def test_it_sends_the_access_token_as_a_bearer_header():
 def test_it_explains_pages_without_an_instagram_account():
     client = _client(lambda request: httpx.Response(200, json={"data": [{"id": "p1"}]}))
     with pytest.raises(ConnectError, match="Instagram professional account"):
-        instagram_accounts(GRANT, client=client)
+        instagram_accounts(GRANT, app_secret="s", client=client)
 
 
 def test_it_stops_paging_when_graph_repeats_the_next_link():
@@ -76,10 +76,11 @@ def test_it_stops_paging_when_graph_repeats_the_next_link():
             )
         return httpx.Response(200, json={"id": "17841", "username": "someone"})
 
-    [account] = instagram_accounts(GRANT, client=_client(handler))
+    [account] = instagram_accounts(GRANT, app_secret="s", client=_client(handler))
     assert account.handle == "@someone" and account.page_id == "p1"
     page_calls = [c for c in calls if c.url.path.endswith("/me/accounts")]
     assert len(page_calls) == 2  # the first page, then the repeated link once
+    assert len(calls[0].url.params["appsecret_proof"]) == 64
 
 
 def test_it_explains_a_refused_token_exchange():
