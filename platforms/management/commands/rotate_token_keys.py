@@ -6,6 +6,7 @@ after it), restart, run this command, then drop the old keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -35,26 +36,31 @@ class Command(BaseCommand):
         # One transaction: either every row moves to the new key or none does,
         # so old keys can be dropped as soon as the command succeeds.
         with transaction.atomic():
-            batch: list[Credential] = []
             try:
-                # Loading decrypts with any key; saving encrypts with the first.
-                rows = Credential.objects.select_for_update().order_by("pk")
-                for credential in rows.iterator(chunk_size=batch_size):
-                    batch.append(credential)
-                    if len(batch) >= batch_size:
-                        rotated += self._write(batch, batch_size)
-                        batch = []
+                for batch in _batches(batch_size):
+                    Credential.objects.bulk_update(batch, TOKEN_FIELDS)
+                    rotated += len(batch)
             except InvalidToken as error:
                 raise CommandError(
                     "A stored token cannot be decrypted with any key in "
                     "TOKEN_ENCRYPTION_KEYS; nothing was changed. Add the key it "
                     "was encrypted with (after the new one) and run again."
                 ) from error
-            rotated += self._write(batch, batch_size)
         self.stdout.write(f"Re-encrypted {rotated} credential(s) under the newest key.")
 
-    @staticmethod
-    def _write(batch: list[Credential], batch_size: int) -> int:
-        if batch:
-            Credential.objects.bulk_update(batch, TOKEN_FIELDS, batch_size=batch_size)
-        return len(batch)
+
+def _batches(size: int) -> Iterator[list[Credential]]:
+    """Locked batches of credentials in key order.
+
+    Loading decrypts with any key; saving encrypts with the first. Keyset
+    pages, not a server-side cursor, so a failure leaves no open cursor in
+    the aborted transaction.
+    """
+    last_pk = 0
+    while True:
+        rows = Credential.objects.select_for_update().filter(pk__gt=last_pk)
+        batch = list(rows.order_by("pk")[:size])
+        if not batch:
+            return
+        yield batch
+        last_pk = batch[-1].pk
