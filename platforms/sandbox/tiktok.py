@@ -637,7 +637,11 @@ class TikTok(Service):
             start = max(start, world.first_before(account, cursor / 1000.0))
             start = _skip_same_second(world, account, start, cursor)
         size = max_count
-        if unit(self.sb.seed, "short-page", account.id, start) < 0.25 and max_count > 1:
+        short_rate = self.config("world", "short_page_rate")
+        if (
+            unit(self.sb.seed, "short-page", account.id, start) < short_rate
+            and max_count > 1
+        ):
             # Real pages are sometimes short even when more items follow.
             size = max(1, max_count - 1 - int(unit(self.sb.seed, "short", start) * 3))
         stop = min(start + size, account.item_count)

@@ -231,7 +231,7 @@ class AnalyticsReport:
                 if total is None:
                     total = sum(self._views_on(d, videos) for d in days)
                 views = total * weight
-            rows.append(keys + [self._metric(m, views, keys) for m in metrics])
+            rows.append(keys + [self._metric(m, views, weight, keys) for m in metrics])
         return rows
 
     def _dimension(
@@ -265,13 +265,13 @@ class AnalyticsReport:
             for value, share in self.world.distribution(self.account, source)
         ]
 
-    def _metric(self, metric: str, views: float, keys: list[str]) -> Any:
+    def _metric(self, metric: str, views: float, share: float, keys: list[str]) -> Any:
         seed = self.sb.seed
         noise = 0.8 + 0.4 * unit(seed, "yta", self.account.id, metric, *keys)
         if metric == "views":
             value: float = views
         elif metric == "viewerPercentage":
-            return round(views * 100, 1)
+            return round(share * 100, 1)
         elif metric == "averageViewDuration":
             value = 60 + 240 * noise
         elif metric == "averageViewPercentage":

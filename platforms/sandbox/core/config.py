@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
         "anchor": None,
         "story_every_hours": 6,
         "analytics_lag_hours": 48,
+        # Share of TikTok video/list pages that come back short (has_more true).
+        "short_page_rate": 0.3,
     },
     "credentials": {
         "tiktok": {

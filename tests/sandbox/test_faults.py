@@ -1,0 +1,253 @@
+"""Fault injection: every knob, per platform and endpoint, deterministic."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from platforms.sandbox import Sandbox
+from platforms.sandbox.server import make_server
+
+
+@pytest.fixture
+def yt(sb):
+    return {"key": "sandbox-youtube-api-key", "part": "id", "id": "x"}
+
+
+def videos(client, params):
+    return client.get("/google-apis/youtube/v3/videos", params=params)
+
+
+@pytest.mark.parametrize(
+    ("platform", "endpoint", "status", "check"),
+    [
+        ("youtube", "youtube.videos", 503, lambda b: b["error"]["code"] == 503),
+        (
+            "tiktok",
+            "tiktok.user.info",
+            500,
+            lambda b: b["error"]["code"] == "internal_error",
+        ),
+        ("instagram", "graph.me", 500, lambda b: b["error"]["is_transient"] is True),
+    ],
+)
+def test_it_answers_with_the_platform_5xx_body(
+    sb, client, platform, endpoint, status, check
+):
+    sb.faults.add("status_500", platform=platform, endpoint=endpoint, status=status)
+    requests = {
+        "youtube": lambda: videos(
+            client, {"key": "sandbox-youtube-api-key", "part": "id", "id": "x"}
+        ),
+        "tiktok": lambda: client.get(
+            "/tiktok-open/v2/user/info/", params={"fields": "open_id"}
+        ),
+        "instagram": lambda: client.get("/facebook-graph/v25.0/me"),
+    }
+
+    reply = requests[platform]()
+
+    assert reply.status_code == status
+    assert check(reply.json())
+
+
+def test_it_fires_faults_at_the_configured_rate_deterministically(yt):
+    def statuses(seed):
+        sb = Sandbox(seed=seed)
+        sb.faults.add(
+            kind="status_500", platform="youtube", endpoint="youtube.videos", rate=0.5
+        )
+        client = httpx.Client(transport=sb.transport(), base_url="http://sandbox.test")
+        return [videos(client, yt).status_code for _ in range(40)]
+
+    first, again, other = statuses(11), statuses(11), statuses(12)
+
+    assert first == again
+    assert first != other
+    assert 10 <= first.count(500) <= 30
+
+
+def test_it_only_touches_the_matching_platform_and_endpoint(sb, client, yt):
+    sb.faults.add("status_500", platform="youtube", endpoint="youtube.channels")
+
+    assert videos(client, yt).status_code == 200
+
+
+def test_it_stops_after_count_firings(sb, client, yt):
+    sb.faults.add("status_500", endpoint="youtube.*", count=2)
+
+    assert [videos(client, yt).status_code for _ in range(3)] == [500, 500, 200]
+
+
+def test_it_adds_latency(sb, client, yt):
+    sb.faults.add("latency", platform="youtube", ms=60)
+
+    started = time.perf_counter()
+    reply = videos(client, yt)
+
+    assert reply.status_code == 200
+    assert time.perf_counter() - started >= 0.06
+
+
+def test_it_draws_latency_from_a_distribution():
+    from platforms.sandbox.core.faults import FaultInjector
+
+    faults = FaultInjector(seed=5)
+    faults.add("latency", p50_ms=10, p99_ms=40)
+
+    delays = sorted(
+        faults.decide("youtube", "youtube.videos").latency for _ in range(200)
+    )
+
+    assert 0.007 < delays[100] < 0.014
+    assert delays[-1] < 0.2
+
+
+def test_it_times_out_in_process(sb, client, yt):
+    sb.faults.add("timeout", platform="youtube")
+
+    with pytest.raises(httpx.ReadTimeout):
+        videos(client, yt)
+
+
+def test_it_drops_the_connection_in_process(sb, client, yt):
+    sb.faults.add("drop", platform="youtube")
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        videos(client, yt)
+    assert sb.requests.recent()[-1]["fault"] == "drop"
+
+
+def test_it_drops_and_times_out_real_connections_over_loopback(yt):
+    sb = Sandbox(seed=3, config={"timeout_seconds": 5})
+    server = make_server("127.0.0.1", 0, sb)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}
+    )
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with httpx.Client(base_url=base, timeout=0.3) as client:
+            ok = videos(client, yt)
+            sb.faults.add("drop", platform="youtube", count=1)
+            with pytest.raises(httpx.RemoteProtocolError):
+                videos(client, yt)
+            sb.faults.add("timeout", platform="youtube", count=1)
+            with pytest.raises(httpx.ReadTimeout):
+                videos(client, yt)
+    finally:
+        sb.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["malformed_json", "truncated_json"])
+def test_it_spoils_json_bodies(sb, client, yt, kind):
+    sb.faults.add(kind, platform="youtube")
+
+    reply = videos(client, yt)
+
+    assert reply.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        reply.json()
+
+
+def test_it_sends_bursts_of_429_then_recovers(sb, client):
+    token = sb.issue_tokens("tiktok", 0)["access_token"]
+    sb.faults.add("burst_429", platform="tiktok", burst=3, count=1)
+
+    def info():
+        return client.get(
+            "/tiktok-open/v2/user/info/",
+            params={"fields": "open_id"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    statuses = [info().status_code for _ in range(5)]
+
+    assert statuses == [429, 429, 429, 200, 200]
+    assert sb.requests.throttled_count() == 3
+
+
+def test_it_sends_google_429_with_retry_after(sb, client, yt):
+    sb.faults.add("burst_429", platform="youtube", burst=1, retry_after=7)
+
+    reply = videos(client, yt)
+
+    assert reply.status_code == 429
+    assert reply.headers["retry-after"] == "7"
+    assert reply.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+
+
+@pytest.mark.parametrize(
+    ("platform", "path", "check"),
+    [
+        (
+            "tiktok",
+            "/tiktok-open/v2/user/info/",
+            lambda b: b["error"]["code"] == "rate_limit_exceeded",
+        ),
+        ("instagram", "/facebook-graph/v25.0/me", lambda b: b["error"]["code"] == 4),
+        (
+            "tiktok",
+            "/tiktok-business/open_api/v1.3/business/get/",
+            lambda b: b["code"] == 40100,
+        ),
+    ],
+)
+def test_it_hides_throttles_inside_200_replies(sb, client, platform, path, check):
+    sb.faults.add("throttle_in_200", platform=platform)
+
+    reply = client.get(path)
+
+    assert reply.status_code == 200
+    assert check(reply.json())
+
+
+def test_it_revokes_the_token_of_a_request(sb, client):
+    tokens = sb.issue_tokens("tiktok", 0)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    sb.faults.add(
+        "revoke_token", platform="tiktok", endpoint="tiktok.user.info", count=1
+    )
+
+    first = client.get(
+        "/tiktok-open/v2/user/info/", params={"fields": "open_id"}, headers=headers
+    )
+    refresh = client.post(
+        "/tiktok-open/v2/oauth/token/",
+        data={
+            "client_key": "sandbox-tiktok-client-key",
+            "client_secret": "sandbox-tiktok-client-secret",
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+        },
+    )
+
+    assert first.status_code == 401
+    assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_it_manages_faults_over_the_control_endpoint(sb, client, yt):
+    added = client.post(
+        "/_sandbox/faults",
+        json={
+            "platform": "youtube",
+            "endpoint": "youtube.videos",
+            "kind": "status_502",
+        },
+    ).json()
+
+    failing = videos(client, yt).status_code
+    client.delete("/_sandbox/faults")
+
+    assert added["rules"][0]["status"] == 502
+    assert failing == 502
+    assert videos(client, yt).status_code == 200
+    assert client.post("/_sandbox/faults", json={"kind": "nonsense"}).status_code == 400
