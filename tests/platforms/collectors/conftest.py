@@ -1,0 +1,92 @@
+"""A frozen sandbox world and accounts connected to it, for collector tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from platforms.collectors import get_collector
+from platforms.models import CollectionRun, ConnectedAccount
+from platforms.ratelimit import forget_known_buckets
+from platforms.sandbox import Sandbox
+from platforms.services.collection import Progress
+from platforms.tokens import save_token_reply
+
+FROZEN_AT = "2026-06-15T12:00:00+00:00"
+SMALL_WORLD = {
+    "accounts": {"tiktok": 3, "youtube": 3, "instagram": 3},
+    "items_per_account": 24,
+    "history_days": 90,
+}
+
+
+@pytest.fixture(autouse=True)
+def _generous_limits(settings):
+    settings.PLATFORM_RATE_LIMITS = {
+        platform: {"default": "100000/m"}
+        for platform in ("tiktok", "youtube", "instagram")
+    }
+    forget_known_buckets()
+    yield
+    forget_known_buckets()
+
+
+@pytest.fixture(autouse=True)
+def _aligned_clock(time_machine):
+    """Django's clock and the sandbox's agree, as in production."""
+    time_machine.move_to(FROZEN_AT, tick=True)
+
+
+@pytest.fixture
+def sb() -> Sandbox:
+    return Sandbox(
+        seed=7, config={"clock": {"frozen_at": FROZEN_AT}, "world": SMALL_WORLD}
+    )
+
+
+@pytest.fixture
+def connect(sb, creator):
+    """connect(platform, index) → a ConnectedAccount with sandbox tokens."""
+
+    def make(platform: str, index: int = 0) -> ConnectedAccount:
+        world_account = sb.world.accounts(platform)[index]
+        account = ConnectedAccount.objects.create(
+            owner=creator,
+            platform=platform,
+            platform_user_id=world_account.user_id or world_account.id,
+            handle=world_account.handle,
+        )
+        save_token_reply(account, sb.issue_tokens(platform, world_account.id))
+        return account
+
+    return make
+
+
+@pytest.fixture
+def collect(sb):
+    """collect(account, backfill=True) → the finished CollectionRun."""
+
+    def run(account: ConnectedAccount, *, backfill: bool = True) -> CollectionRun:
+        from django.utils import timezone
+
+        from platforms.services.collection import _finish
+
+        kind = "backfill" if backfill else "scheduled"
+        record = CollectionRun.objects.create(
+            account=account, kind=kind, status="running"
+        )
+        progress = Progress(run=record)
+        collector = get_collector(
+            account=account,
+            progress=progress,
+            fetched_at=timezone.now(),
+            transport=sb.transport(),
+        )
+        outcome = collector.collect(backfill=backfill)
+        return _finish(
+            record,
+            progress,
+            "partial" if outcome.failures else "succeeded",
+            "; ".join(outcome.failures),
+        )
+
+    return run
