@@ -1,0 +1,43 @@
+"""TikTok collection against the sandbox: profile counters and every video."""
+
+from platforms.models import ContentItem, MetricSnapshot
+
+
+def test_a_backfill_lists_every_video_with_its_counts(connect, collect, sb):
+    account = connect("tiktok")
+    run = collect(account)
+    assert run.status == "succeeded", run.error_summary
+    items = ContentItem.objects.filter(account=account)
+    expected = sb.world.accounts("tiktok")[0].item_count
+    assert items.count() == len(set(items.values_list("platform_item_id", flat=True)))
+    assert 0 < items.count() <= expected
+    assert (
+        MetricSnapshot.objects.filter(
+            item__account=account, metric="view_count"
+        ).count()
+        == items.count()
+    )
+    follower = MetricSnapshot.objects.get(
+        account=account, item=None, metric="follower_count"
+    )
+    assert follower.value is not None
+    total = MetricSnapshot.objects.get(account=account, item=None, metric="view_count")
+    per_item = sum(
+        s.value
+        for s in MetricSnapshot.objects.filter(
+            item__account=account, metric="view_count"
+        )
+    )
+    assert total.value == per_item
+
+
+def test_counts_above_32_bits_are_kept_exactly(connect, collect):
+    biggest = 0
+    for index in range(3):
+        account = connect("tiktok", index)
+        collect(account)
+        values = MetricSnapshot.objects.filter(
+            item__account=account, value_int__isnull=False
+        ).values_list("value_int", flat=True)
+        biggest = max(biggest, *values)
+    assert biggest > 2**31
