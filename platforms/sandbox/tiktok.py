@@ -554,29 +554,36 @@ class TikTok(Service):
         account = self.sb.world.account(token.account_id)
         assert account is not None
         now = self.now
-        visible = account.item_count - self.sb.world.first_visible(account, now)
-        union = stable_hash(self.sb.seed, "union", account.id) % 10**12
+        world = self.sb.world
+        seed = self.sb.seed
         avatar = (
             "https://p16-sign.tiktokcdn-us.com/tos-useast5-avt-0068-tx/"
             f"{account.external_id[-8:]}~c5_168x168.jpeg"
         )
-        values = {
-            "open_id": self.open_id(account, token.client_id),
-            "union_id": f"sb-union-{union:012d}",
-            "avatar_url": avatar,
-            "avatar_url_100": avatar.replace("168x168", "100x100"),
-            "avatar_large_url": avatar.replace("168x168", "1080x1080"),
-            "display_name": account.display_name,
-            "bio_description": "Sandbox creator 🎬 | مرحبا | new videos weekly",
-            "profile_deep_link": f"https://vm.tiktok.com/sandbox{account.index}/",
-            "is_verified": account.index == 0,
-            "username": account.handle,
-            "follower_count": self.sb.world.followers(account, now),
-            "following_count": 120 + account.index * 7,
-            "likes_count": int(self.sb.world.followers(account, now) * 9.5),
-            "video_count": visible,
+        # Computed lazily: most calls ask for two or three fields.
+        values: dict[str, Any] = {
+            "open_id": lambda: self.open_id(account, token.client_id),
+            "union_id": lambda: (
+                f"sb-union-{stable_hash(seed, 'union', account.id) % 10**12:012d}"
+            ),
+            "avatar_url": lambda: avatar,
+            "avatar_url_100": lambda: avatar.replace("168x168", "100x100"),
+            "avatar_large_url": lambda: avatar.replace("168x168", "1080x1080"),
+            "display_name": lambda: account.display_name,
+            "bio_description": lambda: "Sandbox creator 🎬 | مرحبا | new videos weekly",
+            "profile_deep_link": lambda: (
+                f"https://vm.tiktok.com/sandbox{account.index}/"
+            ),
+            "is_verified": lambda: account.index == 0,
+            "username": lambda: account.handle,
+            "follower_count": lambda: world.followers(account, now),
+            "following_count": lambda: 120 + account.index * 7,
+            "likes_count": lambda: int(world.followers(account, now) * 9.5),
+            "video_count": lambda: (
+                account.item_count - world.first_visible(account, now)
+            ),
         }
-        return self.envelope({"user": {f: values[f] for f in fields}})
+        return self.envelope({"user": {f: values[f]() for f in fields}})
 
     def _video(self, item: Item, fields: list[str]) -> dict[str, Any]:
         now = self.now

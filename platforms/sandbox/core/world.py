@@ -167,6 +167,8 @@ class World:
             (a.platform, a.external_id): a for a in self._by_id.values()
         }
         self.item = lru_cache(maxsize=65536)(self._make_item)
+        # Binary searches hit the same few posting times over and over.
+        self._posted: dict[tuple[str, int], float] = {}
 
     # --- accounts -------------------------------------------------------
 
@@ -228,6 +230,13 @@ class World:
 
     def posted_at(self, account: Account, index: int) -> float:
         """Items are evenly spread, newest first, with per-item jitter."""
+        key = (account.id, index)
+        cached = self._posted.get(key)
+        if cached is None:
+            cached = self._posted[key] = self._posted_at(account, index)
+        return cached
+
+    def _posted_at(self, account: Account, index: int) -> float:
         if index == NEWEST:
             return self.anchor - 3 * 3600
         span = self.history_days * DAY / max(account.item_count, 1)
@@ -457,6 +466,7 @@ def _long_text(limit: int) -> str:
 
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64_VALUE = {char: value for value, char in enumerate(_B64)}
 
 
 def _b64ish(hexdigest: str, length: int) -> str:
@@ -525,7 +535,7 @@ def decode_item_id(
                 return None
             number = 0
             for char in external_id:
-                number = number * 64 + _B64.index(char)
+                number = number * 64 + _B64_VALUE[char]
             if number & 3:
                 return None
             number = (number >> 2) ^ _mask(seed)
@@ -535,6 +545,6 @@ def decode_item_id(
                 number & 0xFFFF,
             )
             ok = check == _check(seed, platform, account, index, 1 << 16)
-    except ValueError:
+    except (ValueError, KeyError):
         return None
     return (account, index) if ok else None
