@@ -2,9 +2,11 @@
 
 TikTok needs no extra call: the user info allauth fetched names the account.
 A Google login may own a YouTube channel (or not); a Facebook login reaches
-Instagram professional accounts only through the Pages it manages. The two
-network lookups are small httpx calls kept here, one function each, so the
-platform clients (`platforms.clients`) can take them over later.
+Instagram professional accounts only through the Pages it manages.
+
+The YouTube lookup goes through `platforms.clients.youtube`, so it is charged
+to the quota ledger like every Data API call. The Graph lookups are small
+httpx calls, one function each, that the Instagram client can take over.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from platforms.clients.youtube import YouTubeClient
+from platforms.exceptions import PlatformAuthError, PlatformError, PlatformQuotaError
 from platforms.models import ConnectedAccount
 from platforms.oauth.facebook.views import graph_url
 from platforms.oauth.grant import OAuthGrant
@@ -26,6 +30,10 @@ from platforms.oauth.replies import json_object
 
 # Guards against a platform that keeps handing out "next" pages.
 MAX_PAGES = 20
+_NOT_GRANTED = (
+    "{what}: the permission was not granted. Connect again and allow every "
+    "permission asked for."
+)
 
 
 class ConnectError(Exception):
@@ -63,18 +71,35 @@ def tiktok_account(user: dict[str, Any]) -> DiscoveredAccount:
 
 
 def youtube_channels(
-    grant: OAuthGrant, *, client: httpx.Client | None = None
+    grant: OAuthGrant, *, client: YouTubeClient | None = None
 ) -> list[DiscoveredAccount]:
-    """The channels of the Google account that granted `grant`."""
-    with _client(client) as http:
+    """The channels of the Google account that granted `grant`.
+
+    Goes through the YouTube client, so the call is charged to the quota
+    ledger and rate limits like every other Data API call.
+    """
+    youtube = client or YouTubeClient(access_token=grant.access_token)
+    try:
         # Reference: https://developers.google.com/youtube/v3/docs/channels/list
-        body = _get(
-            http,
-            f"{settings.YOUTUBE_API_URL}/youtube/v3/channels",
-            params={"part": "snippet,contentDetails,statistics", "mine": "true"},
-            headers={"Authorization": f"Bearer {grant.access_token}"},
-            what="YouTube did not list your channel",
+        body = youtube.data_get(
+            "channels", {"part": "snippet,contentDetails,statistics", "mine": "true"}
         )
+    except PlatformQuotaError as exc:
+        raise ConnectError(
+            "YouTube's daily API quota for this site is used up. Connect again "
+            "after midnight Pacific time, when it resets."
+        ) from exc
+    except PlatformAuthError as exc:
+        raise ConnectError(
+            _NOT_GRANTED.format(what="YouTube did not list your channel")
+        ) from exc
+    except PlatformError as exc:
+        raise ConnectError(
+            f"YouTube did not list your channel ({_describe(exc)}). Please try again."
+        ) from exc
+    finally:
+        if client is None:
+            youtube.close()
     channels = [
         DiscoveredAccount(
             platform_user_id=str(item["id"]),
@@ -210,10 +235,7 @@ def _get(
         raise ConnectError(f"{what}: the platform could not be reached.") from exc
     body = json_object(response)
     if response.status_code in (401, 403):
-        raise ConnectError(
-            f"{what}: the permission was not granted. Connect again and allow "
-            "every permission asked for."
-        )
+        raise ConnectError(_NOT_GRANTED.format(what=what))
     if response.status_code != 200 or not body:
         raise ConnectError(f"{what} (HTTP {response.status_code}). Please try again.")
     return body
@@ -227,6 +249,10 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
         return
     with httpx.Client(timeout=settings.HTTP_TIMEOUT_SECONDS) as owned:
         yield owned
+
+
+def _describe(error: PlatformError) -> str:
+    return f"HTTP {error.status}" if error.status else "no answer"
 
 
 def _handle(value: Any) -> str:

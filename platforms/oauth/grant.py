@@ -1,76 +1,59 @@
 """The token reply of one completed OAuth flow, kept off the database.
 
 `SOCIALACCOUNT_STORE_TOKENS` is off, so allauth's plaintext `SocialToken`
-table stays empty: the tokens travel from the callback to the connect service
-on the in-memory `SocialLogin` only, and are stored encrypted in
-`platforms.Credential`. `SocialLogin.serialize()` (used when allauth stashes a
-login in the session) does not know the attribute, so tokens never reach the
-session either.
+table stays empty: the reply travels from the callback to the connect service
+on the in-memory `SocialLogin` only, and is stored encrypted in
+`platforms.Credential` (by `platforms.tokens.save_token_reply`).
+`SocialLogin.serialize()`, used when allauth stashes a login in the session,
+does not know the attribute, so tokens never reach the session either.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from allauth.socialaccount.models import SocialLogin
-from django.utils import timezone
 
 _ATTRIBUTE = "socialmetrics_grant"
 
 
 @dataclass(frozen=True)
 class OAuthGrant:
-    """Tokens and lifetimes a platform's token endpoint returned."""
+    """A platform token endpoint's reply (TikTok, Google and Graph share keys)."""
 
-    access_token: str = field(repr=False)
-    refresh_token: str = field(default="", repr=False)
-    token_type: str = "Bearer"
-    # Seconds, as the platform said; None when it did not say.
-    expires_in: int | None = None
-    refresh_expires_in: int | None = None
-    # None when the reply does not list the granted scopes (Facebook).
-    scopes: tuple[str, ...] | None = None
-    received_at: dt.datetime = field(default_factory=timezone.now)
+    reply: Mapping[str, Any] = field(repr=False)
 
     @classmethod
     def from_token_response(cls, data: Mapping[str, Any]) -> OAuthGrant:
-        """Read a token endpoint reply (TikTok, Google and Graph share keys).
+        if not data.get("access_token"):
+            raise ValueError("a token reply without access_token")
+        return cls(reply=dict(data))
 
-        TikTok separates scopes with commas, Google with spaces.
+    @property
+    def access_token(self) -> str:
+        return str(self.reply["access_token"])
+
+    @property
+    def refresh_token(self) -> str:
+        return str(self.reply.get("refresh_token") or "")
+
+    @property
+    def scopes(self) -> tuple[str, ...] | None:
+        """The granted scopes, or None when the reply does not list them.
+
+        TikTok separates them with commas, Google with spaces; Facebook's
+        reply has no `scope` at all.
         """
-        scope = data.get("scope")
-        scopes = None
-        if isinstance(scope, str):
-            scopes = tuple(part for part in scope.replace(",", " ").split() if part)
-        return cls(
-            access_token=str(data["access_token"]),
-            refresh_token=str(data.get("refresh_token") or ""),
-            token_type=str(data.get("token_type") or "Bearer"),
-            expires_in=_seconds(data.get("expires_in")),
-            refresh_expires_in=_seconds(data.get("refresh_expires_in")),
-            scopes=scopes,
-        )
-
-    @property
-    def access_expires_at(self) -> dt.datetime | None:
-        return _after(self.received_at, self.expires_in)
-
-    @property
-    def refresh_expires_at(self) -> dt.datetime | None:
-        return _after(self.received_at, self.refresh_expires_in)
+        scope = self.reply.get("scope")
+        if not isinstance(scope, str):
+            return None
+        return tuple(part for part in scope.replace(",", " ").split() if part)
 
     def exchanged(self, data: Mapping[str, Any]) -> OAuthGrant:
-        """This grant with the access token replaced by an exchanged one."""
-        return replace(
-            self,
-            access_token=str(data["access_token"]),
-            token_type=str(data.get("token_type") or self.token_type),
-            expires_in=_seconds(data.get("expires_in")),
-            received_at=timezone.now(),
-        )
+        """The grant an exchange (Graph's fb_exchange_token) replied with."""
+        return OAuthGrant.from_token_response(data)
 
 
 def attach_grant(sociallogin: SocialLogin, grant: OAuthGrant) -> SocialLogin:
@@ -80,17 +63,3 @@ def attach_grant(sociallogin: SocialLogin, grant: OAuthGrant) -> SocialLogin:
 
 def grant_of(sociallogin: SocialLogin) -> OAuthGrant | None:
     return getattr(sociallogin, _ATTRIBUTE, None)
-
-
-def _seconds(value: Any) -> int | None:
-    # Graph sometimes omits expires_in; TikTok and Google send integers, but a
-    # string or an empty value must not become a guessed lifetime.
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds > 0 else None
-
-
-def _after(start: dt.datetime, seconds: int | None) -> dt.datetime | None:
-    return None if seconds is None else start + dt.timedelta(seconds=seconds)

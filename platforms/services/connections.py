@@ -22,6 +22,7 @@ from django_q.tasks import async_task
 from platforms.models import CollectionRun, ConnectedAccount, Credential, Platform
 from platforms.oauth.discovery import DiscoveredAccount
 from platforms.oauth.grant import OAuthGrant
+from platforms.tokens import save_token_reply
 
 logger = logging.getLogger(__name__)
 
@@ -122,22 +123,9 @@ def _save_one(
     if social_account is not None:
         account.social_account = social_account
 
-    credential = Credential.objects.filter(account=account).first() or Credential(
-        account=account
-    )
-    # Google leaves the refresh token out of a repeated grant; the one it
-    # issued before keeps working, so keep it rather than lose it.
-    kept_refresh = not grant.refresh_token and bool(credential.refresh_token)
-    credential.access_token = grant.access_token
-    credential.token_type = grant.token_type
-    credential.access_expires_at = grant.access_expires_at
-    if not kept_refresh:
-        credential.refresh_token = grant.refresh_token
-        credential.refresh_expires_at = grant.refresh_expires_at
-    if grant.scopes is not None:
-        credential.scopes = list(grant.scopes)
-    credential.last_refreshed_at = grant.received_at
-    credential.save()
+    # Keeps the stored refresh token when the reply has none: Google leaves
+    # it out of a repeated grant, and the one it issued before keeps working.
+    credential = save_token_reply(account, grant.reply)
 
     problem = _credential_problem(platform, credential, grant)
     if problem:

@@ -330,3 +330,23 @@ def test_it_sends_a_visitor_who_is_not_logged_in_to_log_in(client, db, sandbox):
     assert response.status_code == 302
     assert client.get(response["Location"])["Location"].startswith("/accounts/login/")
     _assert_nothing_connected()
+
+
+def test_it_explains_a_spent_youtube_quota_and_saves_nothing(browser, sandbox):
+    from platforms.clients.youtube import YouTubeClient
+
+    YouTubeClient().ledger.mark_exhausted(reason="test")
+    response = connect(browser, "google")
+    assert response.status_code == 400
+    assert "daily API quota for this site is used up" in response.content.decode()
+    assert sandbox.requests.count(endpoint="youtube.channels") == 0
+    assert ConnectedAccount.objects.count() == 0
+
+
+def test_it_charges_the_channel_lookup_to_the_youtube_quota(
+    browser, django_capture_on_commit_callbacks
+):
+    from platforms.clients.youtube import YouTubeClient
+
+    _connect(browser, "google", django_capture_on_commit_callbacks)
+    assert YouTubeClient().ledger.usage().units_used == 1

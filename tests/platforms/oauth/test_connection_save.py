@@ -22,13 +22,14 @@ CHANNEL = DiscoveredAccount(
 
 
 def _grant(**overrides):
-    values = {
+    reply = {
         "access_token": "ya29.access-1",
         "refresh_token": "1//refresh-1",
         "expires_in": 3599,
-        "scopes": YOUTUBE_SCOPES,
+        "scope": " ".join(YOUTUBE_SCOPES),
+        "token_type": "Bearer",
     }
-    return OAuthGrant(**(values | overrides))
+    return OAuthGrant.from_token_response(reply | overrides)
 
 
 def _save(creator, grant, django_capture_on_commit_callbacks, found=(CHANNEL,)):
@@ -83,7 +84,7 @@ def test_it_marks_the_account_reconnect_needed_when_a_scope_was_unticked(
     creator, django_capture_on_commit_callbacks
 ):
     [saved] = _save(
-        creator, _grant(scopes=YOUTUBE_SCOPES[:1]), django_capture_on_commit_callbacks
+        creator, _grant(scope=YOUTUBE_SCOPES[0]), django_capture_on_commit_callbacks
     )
     assert saved.account.status == ConnectedAccount.Status.RECONNECT_NEEDED
     assert "yt-analytics.readonly" in saved.account.status_reason
@@ -146,3 +147,21 @@ def test_it_saves_every_account_one_grant_reaches(
     saved = _save(creator, _grant(), django_capture_on_commit_callbacks, found=found)
     assert [s.account.page_id for s in saved] == ["page-0", "page-1"]
     assert CollectionRun.objects.count() == 2
+
+
+def test_it_stores_no_expiry_the_platform_did_not_give(
+    creator, django_capture_on_commit_callbacks
+):
+    reply = {"access_token": "EAAG.long", "token_type": "bearer"}
+    with django_capture_on_commit_callbacks(execute=True):
+        [saved] = connection_save(
+            owner=creator,
+            platform=Platform.INSTAGRAM,
+            grant=OAuthGrant.from_token_response(reply),
+            found=[DiscoveredAccount(platform_user_id="17841", page_id="p1")],
+        )
+    credential = Credential.objects.get(account=saved.account)
+    assert credential.access_expires_at is None
+    assert credential.refresh_expires_at is None
+    assert credential.token_type == "Bearer"
+    assert saved.account.status == ConnectedAccount.Status.ACTIVE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from platforms.clients.youtube import YouTubeClient
 from platforms.oauth.discovery import (
     ConnectError,
     instagram_accounts,
@@ -14,44 +15,60 @@ from platforms.oauth.discovery import (
 )
 from platforms.oauth.grant import OAuthGrant
 
-GRANT = OAuthGrant(access_token="token-1")
+GRANT = OAuthGrant.from_token_response({"access_token": "token-1"})
 
 
 def _client(handler) -> httpx.Client:
     return httpx.Client(transport=httpx.MockTransport(handler))
 
 
-def test_it_explains_a_google_account_without_a_channel():
-    client = _client(lambda request: httpx.Response(200, json={"items": []}))
+def _youtube(handler) -> YouTubeClient:
+    return YouTubeClient(
+        access_token="token-1",
+        transport=httpx.MockTransport(handler),
+        sleep=lambda seconds: None,
+    )
+
+
+def test_it_explains_a_google_account_without_a_channel(db):
+    client = _youtube(lambda request: httpx.Response(200, json={"items": []}))
     with pytest.raises(ConnectError, match="has no YouTube channel"):
         youtube_channels(GRANT, client=client)
 
 
-def test_it_explains_a_missing_youtube_permission():
-    client = _client(lambda request: httpx.Response(403, json={"error": {}}))
+def test_it_explains_a_missing_youtube_permission(db):
+    error = {
+        "error": {
+            "code": 403,
+            "message": "Insufficient Permission",
+            "errors": [{"reason": "insufficientPermissions", "domain": "global"}],
+        }
+    }
+    client = _youtube(lambda request: httpx.Response(403, json=error))
     with pytest.raises(ConnectError, match="permission was not granted"):
         youtube_channels(GRANT, client=client)
 
 
-def test_it_explains_an_unreachable_platform():
+def test_it_explains_an_unreachable_platform(db):
     def refuse(request):
         raise httpx.ConnectError("refused", request=request)
 
-    with pytest.raises(ConnectError, match="could not be reached"):
-        youtube_channels(GRANT, client=_client(refuse))
+    with pytest.raises(ConnectError, match="no answer"):
+        youtube_channels(GRANT, client=_youtube(refuse))
 
 
-def test_it_sends_the_access_token_as_a_bearer_header():
+def test_it_sends_the_access_token_as_a_bearer_header(db):
     seen = []
 
     def handler(request):
         seen.append(request)
         return httpx.Response(200, json={"items": [{"id": "UC1", "snippet": {}}]})
 
-    [channel] = youtube_channels(GRANT, client=_client(handler))
+    [channel] = youtube_channels(GRANT, client=_youtube(handler))
     assert channel.platform_user_id == "UC1"
     assert seen[0].headers["Authorization"] == "Bearer token-1"
     assert seen[0].url.params["mine"] == "true"
+    assert "key" not in seen[0].url.params
 
 
 def test_it_explains_pages_without_an_instagram_account():
