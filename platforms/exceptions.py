@@ -97,11 +97,11 @@ class PlatformError(Exception):
         if self.status is not None:
             parts.append(f"status={self.status}")
         if self.code not in (None, ""):
-            parts.append(f"code={self.code}")
+            parts.append(f"error_code={self.code}")
         if self.reason:
             parts.append(f"reason={self.reason}")
         if self.subcode not in (None, ""):
-            parts.append(f"subcode={self.subcode}")
+            parts.append(f"error_subcode={self.subcode}")
         if self.request_id:
             parts.append(f"request_id={self.request_id}")
         if self.retry_after is not None:

@@ -151,6 +151,7 @@ ENDPOINT_CLASSES: dict[str, tuple[tuple[str, bool], ...]] = {
     "graph.ig_user": (("user_profile", True),),
     "graph.ig_user.insights": (("user_profile", True),),
     "graph.ig_media": (("media_metrics", True),),
+    "graph.ig_stories": (("story_metrics", True),),
     "graph.media.insights": (("media_metrics", True),),
     "graph.story.insights": (("story_metrics", True),),
     "graph.business_discovery": (("business_discovery", True),),

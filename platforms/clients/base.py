@@ -65,6 +65,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: What `request` returns for a 304 reply to a conditional request.
+NOT_MODIFIED = object()
+
 
 async def run_in_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run sync client code in a worker thread; close that thread's DB handles."""
@@ -89,6 +92,9 @@ class BasePlatformClient(abc.ABC):
     """
 
     platform: ClassVar[str] = ""
+    #: Pause after repeated throttling when the platform gives no Retry-After
+    #: (TikTok's documented window is one minute).
+    throttle_pause_seconds: ClassVar[float] = 60.0
 
     def __init__(
         self,
@@ -368,6 +374,7 @@ class BasePlatformClient(abc.ABC):
                     attempt, policy=self.retry_policy, sleep=self.sleep
                 )
             except PlatformAuthError as error:
+                error.endpoint = error.endpoint or endpoint
                 retry_with_new_token = (
                     auth
                     and not error.permanent
@@ -380,6 +387,19 @@ class BasePlatformClient(abc.ABC):
                 refreshed = True
                 self.refresh_now()
             except PlatformError as error:
+                error.endpoint = error.endpoint or endpoint
+                if (
+                    isinstance(error, PlatformRateLimitError)
+                    and error.retry_after is None
+                ):
+                    # Still throttled after the inline retries and the platform
+                    # did not say for how long: pause every worker for a window.
+                    error.retry_after = self.throttle_pause_seconds
+                    self.limiter.block(
+                        self.bucket_specs(error.endpoint),
+                        time.time() + error.retry_after,
+                        f"platform throttled: {error.code or error.reason}",
+                    )
                 self._record_error(error)
                 raise
 
@@ -424,7 +444,12 @@ class BasePlatformClient(abc.ABC):
             raise error from None
         self.observe_response(endpoint, response)
         try:
-            result = (validate or self._validate)(response, endpoint)
+            if response.status_code == 304:  # conditional request: reuse the cache
+                result = NOT_MODIFIED
+            elif validate is not None:
+                result = validate(response, endpoint)
+            else:
+                result = self.validate_response(response, endpoint=endpoint)
         except PlatformError as error:
             error.endpoint = error.endpoint or endpoint
             error.status = (
@@ -452,11 +477,6 @@ class BasePlatformClient(abc.ABC):
             endpoint, method, shown_url, response.status_code, started, quota_cost, None
         )
         return result
-
-    def _validate(self, response: httpx.Response, endpoint: str) -> Any:
-        if isinstance(response, httpx.Response) and response.status_code == 304:
-            return None
-        return self.validate_response(response, endpoint=endpoint)
 
     def parse_json(self, response: httpx.Response, *, endpoint: str) -> Any:
         """Decode a JSON body or raise PlatformDataError with context."""

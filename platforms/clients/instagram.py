@@ -249,6 +249,19 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
                 break
         return media[:limit] if limit is not None else media
 
+    def list_stories(self) -> list[dict]:
+        """The account's live stories (they disappear, with insights, after 24 h)."""
+        # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/stories
+        body = self.get(
+            "graph.ig_stories",
+            f"{self.ig_user_id}/stories",
+            fields="id,media_type,media_product_type,timestamp",
+        )
+        stories = body.get("data")
+        if not isinstance(stories, list):
+            raise self.data_error("graph.ig_stories", "data is not a list")
+        return stories
+
     def get(self, endpoint: str, path: str, **params: Any) -> dict[str, Any]:
         """GET a Graph object or edge with the user token."""
         return self.request(endpoint, "GET", self.graph(path), params=params)

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.clients.base import NOT_MODIFIED, BasePlatformClient, run_in_thread
 from platforms.exceptions import (
     PlatformAPIError,
     PlatformAuthError,
@@ -212,7 +212,7 @@ class YouTubeClient(BasePlatformClient):
         cached = self._etags.get(cache_key)
         if cached:
             headers["If-None-Match"] = cached[0]
-        payload = self.request(
+        reply = self.request(
             endpoint,
             "GET",
             url,
@@ -220,16 +220,24 @@ class YouTubeClient(BasePlatformClient):
             headers=headers,
             auth=oauth,
             quota_cost=self.quota_costs["data_read"],
+            validate=self._with_etag,
         )
-        if payload is None and cached:  # 304 Not Modified
+        if reply is NOT_MODIFIED:
+            if not cached:
+                raise self.data_error(endpoint, "304 to an unconditional request")
             return cached[1]
-        if not isinstance(payload, dict) or not isinstance(
-            payload.get("items", []), list
-        ):
+        payload, etag = reply
+        if not isinstance(payload.get("items", []), list):
             raise self.data_error(endpoint, "reply without an items list")
-        if payload.get("etag"):
-            self._etags[cache_key] = (str(payload["etag"]), payload)
+        if etag:
+            self._etags[cache_key] = (etag, payload)
         return payload
+
+    def _with_etag(self, response: httpx.Response, endpoint: str) -> tuple[dict, str]:
+        # Reference: https://developers.google.com/youtube/v3/getting-started#etags
+        body = self.validate_response(response, endpoint=endpoint)
+        etag = response.headers.get("etag") or body.get("etag") or ""
+        return body, str(etag)
 
     def get_video_statistics(
         self, video_ids: Iterable[str], *, metrics: Iterable[str] | None = None
