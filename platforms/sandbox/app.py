@@ -120,7 +120,7 @@ class Sandbox:
                 name, "facebook-graph"
             )
         ]
-        return service.issue_for(account, scopes)  # type: ignore[attr-defined]
+        return service.issue_for(account, scopes)
 
     def reset(self) -> None:
         """Back to the start: tokens, faults, limits, quota, log and clock."""
@@ -130,6 +130,8 @@ class Sandbox:
         self.windows.clear()
         self.quota.clear()
         self.requests.clear()
+        for service in set(self._services.values()):
+            service.reset()
         for rule in self.config["faults"]:
             self.faults.add(**rule)
 

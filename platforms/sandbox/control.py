@@ -24,7 +24,7 @@ class Control(Service):
             "sandbox",
         )
         r("_sandbox", "GET", r"/requests", "sandbox.requests", self.requests, "sandbox")
-        r("_sandbox", "POST", r"/reset", "sandbox.reset", self.reset, "sandbox")
+        r("_sandbox", "POST", r"/reset", "sandbox.reset", self.reset_all, "sandbox")
         r("_sandbox", "POST", r"/tokens", "sandbox.tokens", self.tokens, "sandbox")
 
     def not_found(self, request: Request) -> Response:
@@ -100,7 +100,7 @@ class Control(Service):
             }
         )
 
-    def reset(self, request: Request) -> Response:
+    def reset_all(self, request: Request) -> Response:
         self.sb.reset()
         return json_response({"ok": True})
 

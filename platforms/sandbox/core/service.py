@@ -11,6 +11,7 @@ from .http import Request, Response, json_response
 
 if TYPE_CHECKING:
     from ..app import Sandbox
+    from .world import Account
 
 Handler = Callable[[Request], Response]
 
@@ -68,6 +69,13 @@ class Service:
     @property
     def now(self) -> float:
         return self.sb.clock.now()
+
+    def reset(self) -> None:
+        """Forget per-service state (the sandbox reset calls this)."""
+
+    def issue_for(self, account: Account, scopes: list[str] | None) -> dict[str, Any]:
+        """The token reply of a completed OAuth flow for `account`."""
+        raise NotImplementedError
 
     def endpoint_for(self, route: Route, request: Request) -> str:
         """The endpoint name; a service may refine it from the parameters."""
