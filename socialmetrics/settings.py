@@ -375,6 +375,11 @@ INSTALLED_APPS += [
 
 # Rate limits and the API call log.
 API_CALL_LOG_RETENTION_DAYS = envint("API_CALL_LOG_RETENTION_DAYS", 30)
+
+# Collection runs: a run whose worker stops beating for this long is failed
+# and tried again, at most this many attempts in all.
+COLLECTION_STALE_AFTER_SECONDS = envint("COLLECTION_STALE_AFTER_SECONDS", 300)
+COLLECTION_MAX_ATTEMPTS = envint("COLLECTION_MAX_ATTEMPTS", 3)
 HTTP_TIMEOUT_SECONDS = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20"))
 
 # --- Logging --------------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task, schedule
 
+from platforms import planner
 from platforms.exceptions import (
     PlatformAuthError,
     PlatformError,
@@ -46,16 +48,12 @@ from platforms.exceptions import (
     PlatformRateLimitError,
 )
 from platforms.logging import redact
-from platforms.models import CollectionRun, ConnectedAccount, ErrorLog
+from platforms.models import CollectionRun, ConnectedAccount, ErrorLog, QuotaUsage
 
 logger = logging.getLogger("platforms.collection")
 
 RUN_TASK = "platforms.tasks.run_collection"
 HEARTBEAT_EVERY = dt.timedelta(seconds=5)
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 
 # --- queueing -------------------------------------------------------------
@@ -119,6 +117,8 @@ class Progress:
 
     run: CollectionRun
     counts: dict[str, int] = field(default_factory=dict)
+    #: Called on every change (the `collect` command draws its bar with it).
+    listener: Callable[[CollectionRun], None] | None = None
     _last_beat: dt.datetime | None = None
 
     def set_total(self, total: int) -> None:
@@ -139,6 +139,8 @@ class Progress:
         self.advance(0, **counts)
 
     def _save(self, *, force: bool = False) -> None:
+        if self.listener is not None:
+            self.listener(self.run)
         now = timezone.now()
         if not force and self._last_beat and now - self._last_beat < HEARTBEAT_EVERY:
             return
@@ -166,7 +168,12 @@ def run_claim(*, run_id: int) -> CollectionRun | None:
     return CollectionRun.objects.select_related("account").get(pk=run_id)
 
 
-def run_execute(*, run_id: int) -> CollectionRun | None:
+def run_execute(
+    *,
+    run_id: int,
+    listener: Callable[[CollectionRun], None] | None = None,
+    **collector_kwargs: Any,
+) -> CollectionRun | None:
     """Execute one queued run to its end. Never raises for platform errors."""
     from platforms.collectors import get_collector
 
@@ -175,7 +182,7 @@ def run_execute(*, run_id: int) -> CollectionRun | None:
         logger.info("Run %s is not queued any more; nothing to do", run_id)
         return None
     account = run.account
-    progress = Progress(run=run)
+    progress = Progress(run=run, listener=listener)
     if not account_collectable(account):
         return _finish(
             run,
@@ -187,7 +194,7 @@ def run_execute(*, run_id: int) -> CollectionRun | None:
     started = timezone.now()
     try:
         collector = get_collector(
-            account=account, progress=progress, fetched_at=started
+            account=account, progress=progress, fetched_at=started, **collector_kwargs
         )
         outcome = collector.collect(backfill=run.kind == CollectionRun.Kind.BACKFILL)
     except PlatformRateLimitError as exc:
@@ -196,7 +203,7 @@ def run_execute(*, run_id: int) -> CollectionRun | None:
         account_mark_reconnect(account=account, reason=_reason(exc))
         return _finish(run, progress, CollectionRun.Status.FAILED, _reason(exc))
     except PlatformQuotaError as exc:
-        until = exc_until(exc)
+        until = quota_back_at(exc, platform=account.platform)
         account_pause(account=account, until=until, reason=_reason(exc))
         status = (
             CollectionRun.Status.PARTIAL
@@ -227,7 +234,11 @@ def run_execute(*, run_id: int) -> CollectionRun | None:
     )
     summary = "; ".join(outcome.failures[:5])
     finished = _finish(run, progress, status, summary)
-    account_collected(account=account, at=started, next_at=outcome.next_collection_at)
+    account_collected(
+        account=account,
+        at=started,
+        next_at=outcome.next_collection_at or planner.next_collection_at(account),
+    )
     return finished
 
 
@@ -235,13 +246,18 @@ def _reason(exc: PlatformError) -> str:
     return redact(str(exc))[:1000]
 
 
-def exc_until(exc: PlatformQuotaError) -> dt.datetime:
-    """When a spent quota comes back: the error's own time, else retry_after."""
-    until = getattr(exc, "exhausted_until", None) or getattr(exc, "resets_at", None)
-    if until:
+def quota_back_at(exc: PlatformQuotaError, *, platform: str) -> dt.datetime:
+    """When a spent quota comes back: the ledger's reset, else retry_after."""
+    now = timezone.now()
+    until = (
+        QuotaUsage.objects.filter(platform=platform, exhausted_until__gt=now)
+        .order_by("-exhausted_until")
+        .values_list("exhausted_until", flat=True)
+        .first()
+    )
+    if until is not None:
         return until
-    seconds = getattr(exc, "retry_after", None) or 3600
-    return timezone.now() + dt.timedelta(seconds=seconds)
+    return now + dt.timedelta(seconds=exc.retry_after or 3600)
 
 
 def _requeue_throttled(
@@ -335,14 +351,29 @@ def account_collected(
     )
 
 
+# --- scheduling -------------------------------------------------------------
+
+
+def runs_plan_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue a scheduled run for every account whose time has come."""
+    queued = []
+    for account in planner.due_accounts(now).exclude(
+        runs__status__in=CollectionRun.ACTIVE_STATUSES
+    ):
+        run = run_enqueue(account=account, kind=CollectionRun.Kind.SCHEDULED)
+        if run is not None:
+            queued.append(run.pk)
+    return queued
+
+
 # --- dead workers ---------------------------------------------------------
 
 
 def runs_reap_stale(*, now: dt.datetime | None = None) -> list[int]:
     """Fail runs whose worker stopped beating, and queue another attempt."""
     now = now or timezone.now()
-    stale_after = dt.timedelta(seconds=_setting("COLLECTION_STALE_AFTER_SECONDS", 300))
-    max_attempts = _setting("COLLECTION_MAX_ATTEMPTS", 3)
+    stale_after = dt.timedelta(seconds=settings.COLLECTION_STALE_AFTER_SECONDS)
+    max_attempts = settings.COLLECTION_MAX_ATTEMPTS
     stale = list(
         CollectionRun.objects.filter(
             status=CollectionRun.Status.RUNNING, heartbeat_at__lt=now - stale_after

@@ -1,0 +1,158 @@
+"""Collection runs end honestly: success, reconnect, pause, requeue, retry."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from django_q.models import Schedule
+
+from platforms import planner
+from platforms.models import CollectionRun, ConnectedAccount, Credential, ErrorLog
+from platforms.sandbox import Sandbox
+from platforms.services import collection
+from tests.platforms.collectors.conftest import FROZEN_AT, SMALL_WORLD
+
+
+@pytest.fixture
+def execute(sb):
+    def run(account, kind="backfill"):
+        created = collection.run_create(account=account, kind=kind)
+        assert created is not None
+        return collection.run_execute(run_id=created.pk, transport=sb.transport())
+
+    return run
+
+
+def test_a_run_succeeds_and_plans_the_next_one(connect, execute):
+    account = connect("tiktok")
+    run = execute(account)
+    assert run.status == "succeeded"
+    assert run.finished_at and run.counts["items"] > 0
+    account.refresh_from_db()
+    assert account.last_collected_at is not None
+    assert account.next_collection_at > account.last_collected_at
+
+
+def test_runs_for_one_account_never_overlap(connect):
+    account = connect("tiktok")
+    assert collection.run_create(account=account, kind="backfill") is not None
+    assert collection.run_create(account=account, kind="scheduled") is None
+
+
+def test_a_run_is_claimed_once(connect, execute, sb):
+    account = connect("tiktok")
+    run = execute(account)
+    assert collection.run_execute(run_id=run.pk, transport=sb.transport()) is None
+
+
+def test_a_rejected_token_asks_for_a_reconnect_and_others_go_on(connect, execute):
+    broken = connect("tiktok", 0)
+    Credential.objects.filter(account=broken).update(refresh_token="")
+    credential = Credential.objects.get(account=broken)
+    credential.access_token = "act.revoked-long-ago"
+    credential.refresh_token = ""
+    credential.save()
+    healthy = connect("tiktok", 1)
+
+    assert execute(broken).status == "failed"
+    assert execute(healthy).status == "succeeded"
+    broken.refresh_from_db()
+    assert broken.status == ConnectedAccount.Status.RECONNECT_NEEDED
+    assert broken.status_reason
+    assert ErrorLog.objects.filter(account=broken, error_class="auth").exists()
+
+
+def test_a_spent_quota_pauses_youtube_until_the_reset(creator, settings, time_machine):
+    sb = Sandbox(
+        seed=7,
+        config={
+            "clock": {"frozen_at": FROZEN_AT},
+            "world": SMALL_WORLD,
+            # channels + one playlist page fit; videos.list does not.
+            "limits": {"youtube": {"daily_quota": 2}},
+        },
+    )
+    from platforms.tokens import save_token_reply
+
+    world_account = sb.world.accounts("youtube")[0]
+    account = ConnectedAccount.objects.create(
+        owner=creator, platform="youtube", platform_user_id=world_account.id
+    )
+    save_token_reply(account, sb.issue_tokens("youtube", world_account.id))
+    run = collection.run_create(account=account, kind="backfill")
+    run = collection.run_execute(run_id=run.pk, transport=sb.transport())
+    assert run.status in ("partial", "failed")
+    account.refresh_from_db()
+    assert account.status == ConnectedAccount.Status.PAUSED
+    # Midnight in Los Angeles after 2026-06-15 12:00 UTC is 07:00 UTC next day.
+    assert account.paused_until == dt.datetime(2026, 6, 16, 7, 0, tzinfo=dt.UTC)
+    assert ErrorLog.objects.filter(account=account, error_class="quota").exists()
+    # After the reset the planner finds it due and it may run again.
+    time_machine.move_to("2026-06-16T07:00:01+00:00")
+    assert account in planner.due_accounts()
+    assert collection.account_collectable(account)
+
+
+def test_throttling_requeues_the_run_after_retry_after(connect, sb):
+    account = connect("tiktok")
+    sb.faults.add(
+        "burst_429", platform="tiktok", endpoint="tiktok.video.list", burst=50
+    )
+    run = collection.run_create(account=account, kind="scheduled")
+    run = collection.run_execute(run_id=run.pk, transport=sb.transport())
+    assert run.status == "queued"
+    assert "Throttled" in run.error_summary
+    retry = Schedule.objects.get(name__startswith=f"collect-run-{run.pk}-retry")
+    # TikTok's window is a minute: the run comes back then, not at once.
+    assert retry.next_run >= timezone.now() + dt.timedelta(seconds=50)
+
+
+def test_a_run_whose_worker_died_is_retried_up_to_the_limit(connect, settings):
+    settings.COLLECTION_MAX_ATTEMPTS = 2
+    account = connect("tiktok")
+    stale = timezone.now() - dt.timedelta(hours=1)
+    CollectionRun.objects.create(
+        account=account, kind="backfill", status="running", heartbeat_at=stale
+    )
+    retried = collection.runs_reap_stale()
+    assert len(retried) == 1
+    again = CollectionRun.objects.get(pk=retried[0])
+    assert (again.status, again.attempt) == ("queued", 2)
+    CollectionRun.objects.filter(pk=again.pk).update(
+        status="running", heartbeat_at=stale
+    )
+    assert collection.runs_reap_stale() == []  # attempt 2 was the last
+    assert CollectionRun.objects.filter(account=account, status="failed").count() == 2
+
+
+def test_the_planner_queues_due_accounts_once(connect):
+    first, second = connect("tiktok", 0), connect("tiktok", 1)
+    ConnectedAccount.objects.filter(pk=second.pk).update(
+        next_collection_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    assert len(collection.runs_plan_due()) == 1
+    assert collection.runs_plan_due() == []  # its run is still active
+    assert first.runs.get().kind == "scheduled"
+
+
+def test_fresh_content_is_collected_more_often_than_old():
+    now = timezone.now()
+    assert planner.interval_for(
+        now - dt.timedelta(hours=5), now
+    ) < planner.interval_for(now - dt.timedelta(days=90), now)
+
+
+def test_the_planner_stretches_intervals_to_fit_the_quota(creator, settings):
+    settings.YOUTUBE_DAILY_QUOTA = 100
+    for index in range(5):
+        account = ConnectedAccount.objects.create(
+            owner=creator, platform="youtube", platform_user_id=f"UC{index}"
+        )
+        account.items.create(
+            platform_item_id="new", kind="video", published_at=timezone.now()
+        )
+    factors = planner.stretch_factors()
+    # Fresh items: hourly. 5 accounts × 24 runs × 3 units = 360 units/day,
+    # against 70 usable.
+    assert factors["youtube"] == pytest.approx(360 / 70)
+    assert factors["tiktok"] == 1.0
