@@ -46,6 +46,22 @@ def test_it_limits_tiktok_per_endpoint_in_a_sliding_window():
     assert sb.requests.throttled_count() == 1
 
 
+@pytest.mark.parametrize(("per", "other_user_status"), [("app", 429), ("token", 200)])
+def test_it_counts_the_tiktok_window_per_app_or_per_token(per, other_user_status):
+    sb, client = make({"limits": {"tiktok": {"per_endpoint": 1, "per": per}}})
+
+    def info(account):
+        token = sb.issue_tokens("tiktok", account)["access_token"]
+        return client.get(
+            "/tiktok-open/v2/user/info/",
+            params={"fields": "open_id"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    assert info(0).status_code == 200
+    assert info(1).status_code == other_user_status
+
+
 def test_it_limits_the_business_api_with_code_40100_in_a_200():
     sb, client = make({"limits": {"tiktok_business": {"per_endpoint": 2}}})
     tokens = sb.issue_tokens("tiktok", 0)

@@ -64,7 +64,8 @@ DEFAULTS: dict[str, Any] = {
         "facebook": {"short_ttl": 5400, "long_ttl": 5183944},
     },
     "limits": {
-        "tiktok": {"window_seconds": 60, "per_endpoint": 600},
+        # Each Display API endpoint has its own window; "per": "app" | "token".
+        "tiktok": {"window_seconds": 60, "per_endpoint": 600, "per": "app"},
         # Reported, not confirmed: 40 requests/minute per account per endpoint.
         "tiktok_business": {"window_seconds": 60, "per_endpoint": 40},
         "youtube": {

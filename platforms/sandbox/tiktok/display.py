@@ -28,8 +28,10 @@ class DisplayAPI(TikTokBase):
         if scope and scope not in token.scopes:
             return None, self.envelope({}, "scope_not_authorized")
         window = self.config("limits", "tiktok")
+        # Whether the window counts per app or per user token is unconfirmed.
+        owner = token.family if window["per"] == "token" else token.client_id
         wait = self.sb.windows.hit(
-            ("tiktok", request.endpoint, token.client_id),
+            ("tiktok", request.endpoint, owner),
             self.now,
             window["window_seconds"],
             window["per_endpoint"],
