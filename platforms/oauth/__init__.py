@@ -16,7 +16,10 @@ Layout, one subpackage per provider, like allauth's own::
                                 views), urls.py (login/ and login/callback/)
     grant.py                    the token reply, kept off the database
     discovery.py                which platform accounts a grant reaches
-    adapter.py                  SOCIALACCOUNT_ADAPTER: runs the connect
+    connect.py                  discovery + `platforms.services.connections`
+    adapter.py                  SOCIALACCOUNT_ADAPTER: connect only, and
+                                a clear page for every failure
+    replies.py                  JSON bodies read without trusting them
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib.auth import get_user_model
@@ -350,3 +351,21 @@ def test_it_charges_the_channel_lookup_to_the_youtube_quota(
 
     _connect(browser, "google", django_capture_on_commit_callbacks)
     assert YouTubeClient().ledger.usage().units_used == 1
+
+
+def test_it_shows_the_platforms_own_error(browser, sandbox):
+    creds = sandbox.config["credentials"]["tiktok"]
+    approved = creds["approved_scopes"]
+    creds["approved_scopes"] = [s for s in approved if s != "video.list"]
+    try:
+        # TikTok rejects an unapproved scope before showing any consent page.
+        refusal = httpx.get(start_connect(browser, "tiktok"))
+    finally:
+        creds["approved_scopes"] = approved
+    response = follow_back(browser, refusal.headers["location"])
+    html = response.content.decode()
+    assert response.status_code == 401
+    assert (
+        "The platform refused the request: Scope(s) not authorized: video.list" in html
+    )
+    _assert_nothing_connected()
