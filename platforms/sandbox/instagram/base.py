@@ -8,11 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..core.http import (
-    Request,
-    Response,
-    json_response,
-)
+from ..core.http import Request, Response, json_response
 from ..core.service import Service
 from ..core.tokens import Token
 from ..core.world import Account

@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..core.http import (
-    Request,
-    Response,
-    SandboxDisconnect,
-    json_response,
-)
+from ..core.http import Request, Response, SandboxDisconnect, json_response
 from .base import GraphBase
 
 

@@ -8,9 +8,7 @@ from zoneinfo import ZoneInfo
 
 V = r"(?:/v\d+\.\d+)?"
 
-
 PACIFIC = ZoneInfo("America/Los_Angeles")
-
 
 RETIRED = {
     "video_views": (
@@ -34,7 +32,6 @@ RETIRED = {
         "ig_reels_aggregated_all_plays_count metric is no longer supported."
     ),
 }
-
 
 MEDIA_METRICS = {
     "FEED": (
@@ -72,7 +69,6 @@ MEDIA_METRICS = {
         "profile_activity",
     ),
 }
-
 
 TITLES = {
     "views": ("Views", "The number of times your content was played or displayed."),
@@ -146,9 +142,7 @@ TITLES = {
     ),
 }
 
-
 TIME_SERIES = {"reach", "follower_count", "online_followers"}
-
 
 TOTAL_VALUE = {
     "reach", "views", "accounts_engaged", "total_interactions", "likes", "comments",
@@ -156,15 +150,12 @@ TOTAL_VALUE = {
     "profile_views", "website_clicks",
 }  # fmt: skip
 
-
 DEMOGRAPHICS = {"follower_demographics", "engaged_audience_demographics"}
-
 
 USER_FIELDS = (
     "id", "ig_id", "username", "name", "biography", "profile_picture_url", "website",
     "followers_count", "follows_count", "media_count",
 )  # fmt: skip
-
 
 MEDIA_FIELDS = (
     "id", "caption", "media_type", "media_product_type", "media_url", "permalink",
@@ -173,11 +164,11 @@ MEDIA_FIELDS = (
 )  # fmt: skip
 
 
-def _cursor(position: int) -> str:
+def cursor(position: int) -> str:
     return base64.b64encode(f"sb-cursor:{position}".encode()).decode()
 
 
-def _read_cursor(cursor: str) -> int | None:
+def read_cursor(cursor: str) -> int | None:
     try:
         prefix, _, number = base64.b64decode(cursor).decode().partition(":")
         return int(number) if prefix == "sb-cursor" else None
@@ -185,7 +176,7 @@ def _read_cursor(cursor: str) -> int | None:
         return None
 
 
-def _pacific_end(now: float) -> str:
+def pacific_end(now: float) -> str:
     local = datetime.fromtimestamp(now, PACIFIC)
     start = datetime(local.year, local.month, local.day, tzinfo=PACIFIC)
     return start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")

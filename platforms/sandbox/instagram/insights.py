@@ -6,10 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from ..core.http import (
-    Request,
-    Response,
-)
+from ..core.http import Request, Response
 from ..core.world import DAY, Account, unit
 from .common import (
     DEMOGRAPHICS,
@@ -19,7 +16,7 @@ from .common import (
     TIME_SERIES,
     TITLES,
     TOTAL_VALUE,
-    _pacific_end,
+    pacific_end,
 )
 from .objects import GraphObjects
 
@@ -267,7 +264,7 @@ class GraphInsights(GraphObjects):
                 ig_id,
                 metric,
                 "lifetime",
-                values=[{"value": hours, "end_time": _pacific_end(self.now)}],
+                values=[{"value": hours, "end_time": pacific_end(self.now)}],
             )
         if period != "day":
             return self.error(

@@ -5,13 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.consent import consent_page, error_page
-from ..core.http import (
-    Request,
-    Response,
-    html_response,
-    json_response,
-    redirect,
-)
+from ..core.http import Request, Response, html_response, json_response, redirect
 from ..core.tokens import Grant
 from ..core.world import Account
 from ..oauth_common import redirect_allowed, with_query

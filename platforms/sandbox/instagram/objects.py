@@ -7,13 +7,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..core.fields import parse_graph_fields
-from ..core.http import (
-    Request,
-    Response,
-)
+from ..core.http import Request, Response
 from ..core.world import Account, Item, iso_graph, stable_hash
 from .base import GraphBase
-from .common import MEDIA_FIELDS, _cursor, _read_cursor
+from .common import MEDIA_FIELDS, cursor, read_cursor
 
 
 class GraphObjects(GraphBase):
@@ -95,7 +92,7 @@ class GraphObjects(GraphBase):
                         "MANAGE",
                     ]
             data.append(entry)
-        cursors = {"before": _cursor(0), "after": _cursor(len(data) - 1)}
+        cursors = {"before": cursor(0), "after": cursor(len(data) - 1)}
         return self._reply({"data": data, "paging": {"cursors": cursors}}, headers)
 
     def _user_values(self, account: Account, now: float) -> dict[str, Any]:
@@ -171,7 +168,7 @@ class GraphObjects(GraphBase):
                         self._media_values(item, fields, discovery=True)
                         for item in items
                     ],
-                    "paging": {"cursors": {"after": _cursor(len(items))}},
+                    "paging": {"cursors": {"after": cursor(len(items))}},
                 }
             elif name in values and name != "ig_id":
                 result[name] = values[name]
@@ -250,20 +247,20 @@ class GraphObjects(GraphBase):
             limit = 25
         offset = 0
         if "after" in request.query:
-            parsed = _read_cursor(request.query["after"])
+            parsed = read_cursor(request.query["after"])
             if parsed is None:
                 return self.error(100, "(#100) Invalid after cursor")
             offset = parsed + 1
         elif "before" in request.query:
-            parsed = _read_cursor(request.query["before"])
+            parsed = read_cursor(request.query["before"])
             offset = max((parsed or 0) - limit, 0)
         items = self._page_items(account, offset, limit)
         total = account.item_count - self.sb.world.first_visible(account, self.now)
         paging: dict[str, Any] = {}
         if items:
             paging["cursors"] = {
-                "before": _cursor(offset),
-                "after": _cursor(offset + len(items) - 1),
+                "before": cursor(offset),
+                "after": cursor(offset + len(items) - 1),
             }
             base = self._self_url(request, ig_id + "/media")
             query = {

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.http import (
-    Request,
-)
+from ..core.http import Request
 from ..core.service import Route
 from .batch import GraphBatch
 from .common import V

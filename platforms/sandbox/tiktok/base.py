@@ -47,7 +47,7 @@ class TikTokBase(Service):
             "request_id": self.log_id(),
             "data": data or {},
         }
-        # Reference: Business API errors arrive with HTTP 200 and a non-zero code.
+        # Business API errors arrive with HTTP 200 and a non-zero `code`.
         return json_response(body, 200, throttled=code == 40100)
 
     def token_of(self, request: Request) -> str | None:

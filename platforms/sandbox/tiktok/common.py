@@ -25,12 +25,9 @@ SCOPE_FIELDS = {
     ),
 }
 
-
 FIELD_SCOPE = {f: scope for scope, fields in SCOPE_FIELDS.items() for f in fields}
 
-
 KNOWN_SCOPES = set(SCOPE_FIELDS) | {"video.list"}
-
 
 VIDEO_FIELDS = (
     "id",
@@ -50,7 +47,6 @@ VIDEO_FIELDS = (
     "view_count",
 )
 
-
 BUSINESS_ACCOUNT_FIELDS = (
     "username",
     "display_name",
@@ -63,7 +59,6 @@ BUSINESS_ACCOUNT_FIELDS = (
     "audience_cities",
 )
 
-
 BUSINESS_DAILY_FIELDS = (
     "video_views",
     "profile_views",
@@ -75,7 +70,6 @@ BUSINESS_DAILY_FIELDS = (
     "followers_count",
     "audience_activity",
 )
-
 
 BUSINESS_VIDEO_FIELDS = (
     "item_id",
@@ -100,7 +94,6 @@ BUSINESS_VIDEO_FIELDS = (
     "audience_types",
 )
 
-
 MESSAGES = {
     "access_token_invalid": "The access token is invalid or not found in the request.",
     "scope_not_authorized": (
@@ -110,7 +103,6 @@ MESSAGES = {
     "rate_limit_exceeded": "The API rate limit was exceeded. Please try again later.",
     "internal_error": "Something went wrong. Please try again later.",
 }
-
 
 STATUS = {
     "access_token_invalid": 401,

@@ -8,7 +8,6 @@ from ..core.http import Response, json_response
 
 YT = "https://www.googleapis.com/auth/"
 
-
 KNOWN_SCOPES = {
     "openid",
     "email",
@@ -21,15 +20,12 @@ KNOWN_SCOPES = {
     YT + "yt-analytics-monetary.readonly",
 }
 
-
 DATA_SCOPES = {YT + "youtube", YT + "youtube.readonly", YT + "youtube.force-ssl"}
-
 
 VIDEO_ID_MESSAGE = (
     'The video identified by the <code><a href="/youtube/v3/docs/commentThreads/list'
     '#videoId">videoId</a></code> parameter {}.'
 )
-
 
 QUOTA_MESSAGE = (
     "The request cannot be completed because you have exceeded your "
