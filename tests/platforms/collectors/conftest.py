@@ -6,7 +6,7 @@ import pytest
 
 from platforms.collectors import get_collector
 from platforms.models import CollectionRun, ConnectedAccount
-from platforms.ratelimit import forget_known_buckets
+from platforms.ratelimit import ENDPOINT_CLASSES, forget_known_buckets
 from platforms.sandbox import Sandbox
 from platforms.services.collection import Progress
 from platforms.tokens import save_token_reply
@@ -21,8 +21,13 @@ SMALL_WORLD = {
 
 @pytest.fixture(autouse=True)
 def _generous_limits(settings):
+    """Per-endpoint limits out of the way; the limiter has its own tests."""
     settings.PLATFORM_RATE_LIMITS = {
-        platform: {"default": "100000/m"}
+        platform: {
+            name: "100000/m"
+            for classes in ENDPOINT_CLASSES.values()
+            for name, _per_account in classes
+        }
         for platform in ("tiktok", "youtube", "instagram")
     }
     forget_known_buckets()
@@ -52,7 +57,7 @@ def connect(sb, creator):
         account = ConnectedAccount.objects.create(
             owner=creator,
             platform=platform,
-            platform_user_id=world_account.user_id or world_account.id,
+            platform_user_id=world_account.external_id,
             handle=world_account.handle,
         )
         save_token_reply(account, sb.issue_tokens(platform, world_account.id))

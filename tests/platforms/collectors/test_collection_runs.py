@@ -76,7 +76,7 @@ def test_a_spent_quota_pauses_youtube_until_the_reset(creator, settings, time_ma
 
     world_account = sb.world.accounts("youtube")[0]
     account = ConnectedAccount.objects.create(
-        owner=creator, platform="youtube", platform_user_id=world_account.id
+        owner=creator, platform="youtube", platform_user_id=world_account.external_id
     )
     save_token_reply(account, sb.issue_tokens("youtube", world_account.id))
     run = collection.run_create(account=account, kind="backfill")
