@@ -52,8 +52,13 @@ def live_server(_collected_static):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed when they are done.
+
+    Package scope, not session: Playwright's sync API keeps an event loop
+    running in this thread until it stops, and later tests call asyncio.run.
+    """
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls
