@@ -128,6 +128,8 @@ def test_it_runs_as_a_management_command_and_stops_on_sigterm(tmp_path):
             "4",
             "--config",
             str(config),
+            "--frozen-at",
+            "2026-03-08T07:59:00Z",
         ],
         cwd=root,
         stdout=subprocess.PIPE,
@@ -144,6 +146,11 @@ def test_it_runs_as_a_management_command_and_stops_on_sigterm(tmp_path):
 
     assert line.startswith("Sandbox serving on http://127.0.0.1:")
     assert state["seed"] == 4
+    assert state["clock"] == {
+        "now": "2026-03-08T07:59:00+00:00",
+        "epoch": 1772956740.0,
+        "frozen": True,
+    }
     assert len(state["accounts"]["tiktok"]) == 1
     assert code == 0
 

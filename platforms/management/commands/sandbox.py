@@ -25,12 +25,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--config", default=None, help="JSON file merged over the defaults"
         )
+        parser.add_argument(
+            "--start", default=None, help="ISO-8601 instant the clock starts at"
+        )
+        parser.add_argument(
+            "--frozen-at", default=None, help="ISO-8601 instant the clock stands at"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from platforms.sandbox import Sandbox
         from platforms.sandbox.server import make_server
 
         sandbox = Sandbox(seed=options["seed"], config=options["config"])
+        if options["frozen_at"]:
+            sandbox.clock.freeze(options["frozen_at"])
+        elif options["start"]:
+            sandbox.clock.set(options["start"])
         server = make_server(options["host"], options["port"], sandbox)
         host, port = server.server_address[:2]
         self.stdout.write(f"Sandbox serving on http://{host}:{port}")
