@@ -249,6 +249,28 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
                 break
         return media[:limit] if limit is not None else media
 
+    def get_business_discovery(self, username: str) -> dict[str, Any]:
+        """Public counts of another business or creator account, by username."""
+        fields = (
+            f"business_discovery.username({username})"
+            "{id,username,followers_count,media_count}"
+        )
+        # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/business_discovery
+        body = self.get("graph.business_discovery", self.ig_user_id, fields=fields)
+        found = body.get("business_discovery")
+        if not isinstance(found, dict) or not isinstance(found.get("id"), str):
+            raise self.data_error("graph.business_discovery", "no business_discovery")
+        result = MetricResult(
+            platform="instagram", id_key="user_id", item_id=found["id"]
+        )
+        for field in ("followers_count", "media_count"):
+            if found.get(field) is None:
+                result.missing(field, f"Instagram did not return {field}")
+            else:
+                value = to_int(found[field], field=field)
+                result.put(field, value, source="graph.business_discovery")
+        return {**result.as_dict(), "username": found.get("username", username)}
+
     def list_stories(self) -> list[dict]:
         """The account's live stories (they disappear, with insights, after 24 h)."""
         # Reference: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/stories
@@ -291,25 +313,7 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
 
     def observe_response(self, endpoint: str, response: httpx.Response) -> None:
         """Store Graph's usage headers; pause before Graph throttles."""
-        usage: dict[str, Any] = {}
-        percent = 0.0
-        regain_minutes = 0.0
-        for header in ("x-app-usage", "x-business-use-case-usage"):
-            raw = response.headers.get(header)
-            if not raw:
-                continue
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                continue
-            usage[header] = value
-            for figures in _usage_entries(value):
-                for key in ("call_count", "total_cputime", "total_time"):
-                    if isinstance(figures.get(key), int | float):
-                        percent = max(percent, float(figures[key]))
-                regain = figures.get("estimated_time_to_regain_access")
-                if isinstance(regain, int | float):
-                    regain_minutes = max(regain_minutes, float(regain))
+        usage, percent, regain_minutes = read_usage(response.headers)
         if not usage:
             return
         self.reported_usage_percent = percent
@@ -348,11 +352,12 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
             return body
         if not isinstance(error, dict):
             raise self.data_error(endpoint, f"HTTP {status} without an error object")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        regain_minutes = read_usage(response.headers)[2]
+        if retry_after is None and regain_minutes > 0:
+            retry_after = regain_minutes * 60
         raise self.graph_error(
-            error,
-            status=status,
-            endpoint=endpoint,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            error, status=status, endpoint=endpoint, retry_after=retry_after
         )
 
     def graph_error(
@@ -382,6 +387,30 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
             permanent=permanent,
             context={"error_user_title": error.get("error_user_title", "")},
         )
+
+
+def read_usage(headers: Mapping[str, str]) -> tuple[dict[str, Any], float, float]:
+    """(usage headers, highest percent reported, minutes until access returns)."""
+    usage: dict[str, Any] = {}
+    percent = 0.0
+    regain_minutes = 0.0
+    for header in ("x-app-usage", "x-business-use-case-usage"):
+        raw = headers.get(header)
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        usage[header] = value
+        for figures in _usage_entries(value):
+            for key in ("call_count", "total_cputime", "total_time"):
+                if isinstance(figures.get(key), int | float):
+                    percent = max(percent, float(figures[key]))
+            regain = figures.get("estimated_time_to_regain_access")
+            if isinstance(regain, int | float):
+                regain_minutes = max(regain_minutes, float(regain))
+    return usage, percent, regain_minutes
 
 
 def _usage_entries(value: Any) -> list[dict[str, Any]]:

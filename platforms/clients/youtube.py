@@ -278,15 +278,59 @@ class YouTubeClient(BasePlatformClient):
     def get_video_metrics(self, video_id: str, **kwargs: Any) -> dict[str, Any]:
         return self.get_video_statistics([video_id], **kwargs)[video_id]
 
-    def list_upload_ids(self, *, channel_id: str | None = None) -> list[str]:
-        """Ids of every upload of the channel (its own when channel_id is None)."""
-        params: dict[str, Any] = {"part": "contentDetails"}
+    def get_channel_metrics(self, *, channel_id: str | None = None) -> dict[str, Any]:
+        """subscriber_count, view_count and video_count of a channel (own by default).
+
+        `subscriberCount` is absent when the channel hides it: reported as
+        missing with that reason, never 0.
+        """
+        channel = self._channel(channel_id, part="statistics")
+        stats = channel.get("statistics") or {}
+        result = MetricResult(
+            platform="youtube", id_key="channel_id", item_id=channel["id"]
+        )
+        for name, field in (
+            ("subscriber_count", "subscriberCount"),
+            ("view_count", "viewCount"),
+            ("video_count", "videoCount"),
+        ):
+            if stats.get(field) is None:
+                hidden = name == "subscriber_count" and stats.get(
+                    "hiddenSubscriberCount"
+                )
+                result.missing(
+                    name,
+                    "the channel hides its subscriber count"
+                    if hidden
+                    else f"YouTube did not return {field}",
+                )
+            else:
+                result.put(
+                    name, to_int(stats[field], field=field), source="youtube.channels"
+                )
+        return result.as_dict()
+
+    def _channel(self, channel_id: str | None, *, part: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"part": part}
         params |= {"id": channel_id} if channel_id else {"mine": "true"}
         # Reference: https://developers.google.com/youtube/v3/docs/channels/list
-        channels = self.data_get("channels", params).get("items", [])
+        items = self.data_get("channels", params).get("items", [])
+        if channel_id:  # match by id: several channels may come back
+            items = [
+                c for c in items if isinstance(c, dict) and c.get("id") == channel_id
+            ]
+        if len(items) != 1 or not isinstance(items[0].get("id"), str):
+            raise self.data_error(
+                "youtube.channels", "channel not found", id=channel_id
+            )
+        return items[0]
+
+    def list_upload_ids(self, *, channel_id: str | None = None) -> list[str]:
+        """Ids of every upload of the channel (its own when channel_id is None)."""
+        channel = self._channel(channel_id, part="contentDetails")
         try:
-            uploads = channels[0]["contentDetails"]["relatedPlaylists"]["uploads"]
-        except (IndexError, KeyError, TypeError):
+            uploads = channel["contentDetails"]["relatedPlaylists"]["uploads"]
+        except (KeyError, TypeError):
             raise self.data_error("youtube.channels", "no uploads playlist") from None
         ids: list[str] = []
         token: str | None = None
@@ -300,16 +344,20 @@ class YouTubeClient(BasePlatformClient):
                 query["pageToken"] = token
             # Reference: https://developers.google.com/youtube/v3/docs/playlistItems/list
             page = self.data_get("playlistItems", query)
-            for item in page.get("items", []):
-                video_id = (item.get("contentDetails") or {}).get("videoId")
-                if not isinstance(video_id, str):
-                    raise self.data_error(
-                        "youtube.playlistItems", "item without videoId"
-                    )
-                ids.append(video_id)
+            ids += [self._playlist_video_id(item) for item in page.get("items", [])]
             token = page.get("nextPageToken")
             if not token:
                 return ids
+
+    def _playlist_video_id(self, item: Any) -> str:
+        """contentDetails.videoId, or snippet.resourceId.videoId with part=snippet."""
+        if isinstance(item, dict):
+            details = item.get("contentDetails") or {}
+            resource = (item.get("snippet") or {}).get("resourceId") or {}
+            video_id = details.get("videoId") or resource.get("videoId")
+            if isinstance(video_id, str):
+                return video_id
+        raise self.data_error("youtube.playlistItems", "item without a videoId")
 
     def transform_metrics(
         self, raw: Mapping[str, Any], *, requested: list[str] | None = None
@@ -433,6 +481,8 @@ class YouTubeClient(BasePlatformClient):
         kind, permanent = _REASONS.get(reason, (PlatformAPIError, status < 500))
         if status == 401 and reason not in _REASONS:
             kind, permanent = PlatformAuthError, False  # expired: refresh once
+        elif error.get("status") == "PERMISSION_DENIED" and reason not in _REASONS:
+            kind, permanent = PlatformAuthError, True
         if status == 429:
             kind, permanent = PlatformRateLimitError, False
         raise self.error(

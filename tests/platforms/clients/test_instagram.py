@@ -1,0 +1,142 @@
+"""InstagramClient against the sandbox: retired metrics, batches, usage, tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from platforms import InstagramClient
+from platforms.clients.instagram_insights import FEW_VIEWERS, NOT_BUSINESS
+from platforms.exceptions import InstagramAuthError, InstagramRateLimitError
+from platforms.models import ConnectedAccount, ErrorLog, RateLimitBucket
+from platforms.sandbox import Sandbox
+from tests.platforms.clients.conftest import FROZEN_AT, credential_of
+
+pytestmark = pytest.mark.django_db
+
+INSIGHTS = "graph.media.insights"
+
+
+def test_it_drops_a_retired_metric_records_it_and_asks_again(sb, make_instagram):
+    client = make_instagram(0)
+    media_id = client.list_media(limit=1)[0]["id"]
+    result = client.get_media_insights(
+        media_id, metrics=["impressions", "reach", "plays"]
+    )
+    assert result["metrics"]["reach"] > 0
+    for retired in ("impressions", "plays"):
+        assert result["metrics"][retired] is None
+        assert "retired" in result["unavailable"][retired]
+    asked = sb.requests.count(endpoint=INSIGHTS)
+    assert asked == 3  # both retired metrics, then the rest
+    assert ErrorLog.objects.filter(platform="instagram", code="100").count() == 2
+    client.get_media_insights(media_id, metrics=["impressions", "reach"])
+    assert sb.requests.count(endpoint=INSIGHTS) == asked + 1  # remembered
+
+
+def test_it_reports_story_insights_withheld_below_five_viewers(make_instagram):
+    client = make_instagram(0)
+    results = [client.get_story_insights(s["id"]) for s in client.list_stories()]
+    withheld = [r for r in results if r["unavailable"].get("reach") == FEW_VIEWERS]
+    shown = [r for r in results if r["metrics"].get("reach")]
+    assert withheld and shown
+    assert set(withheld[0]["metrics"].values()) == {None}
+
+
+def test_it_reports_media_posted_before_the_business_conversion(sb, make_instagram):
+    result = make_instagram(1).get_media_insights("17947420010000061")
+    assert set(result["metrics"].values()) == {None}
+    assert result["unavailable"]["reach"] == NOT_BUSINESS
+    assert sb.requests.count(endpoint=INSIGHTS) == 1  # permanent: not retried
+
+
+def test_it_sends_50_media_per_batch_and_matches_each_reply(sb, make_instagram):
+    client = make_instagram(0)
+    media = [m["id"] for m in client.list_media()]
+    assert len(media) == 120
+    batched = client.get_media_insights_batch(media)
+    assert sb.requests.count(endpoint="graph.batch") == 3
+    assert list(batched) == media
+    single = client.get_media_insights(media[77])
+    assert batched[media[77]]["metrics"] == single["metrics"]
+
+
+def test_it_stores_graph_usage_and_slows_down_above_80_percent(limiter):
+    tight = Sandbox(
+        seed=42,
+        config={
+            "clock": {"frozen_at": FROZEN_AT},
+            "limits": {"graph": {"app_calls_per_user": 10}},
+        },
+    )
+    reply = tight.issue_tokens("instagram", tight.world.accounts("instagram")[0].id)
+    client = InstagramClient(
+        client_id="sandbox-facebook-app-id",
+        client_secret="sandbox-facebook-app-secret",
+        access_token=reply["access_token"],
+        transport=tight.transport(),
+        limiter=limiter,
+        sleep=lambda s: None,
+    )
+    media_id = client.list_media(limit=1)[0]["id"]  # me/accounts + media
+    sent = 2
+    with pytest.raises(InstagramRateLimitError) as caught:
+        for _ in range(10):
+            client.get_media_insights(media_id, metrics=["reach"])
+            sent += 1
+    assert client.reported_usage_percent >= 80
+    assert caught.value.reason == "local_rate_limit"
+    assert tight.requests.count() == sent < 10  # paused before Graph throttled
+    assert tight.requests.throttled_count() == 0
+    bucket = RateLimitBucket.objects.filter(endpoint_class="media_metrics").get()
+    assert bucket.reported_usage["x-app-usage"]["call_count"] >= 80
+    assert bucket.blocked_reason.startswith("platform usage")
+
+
+def test_it_pauses_on_graph_throttling_without_hammering(sb, make_instagram):
+    client = make_instagram(0)
+    media_id = client.list_media(limit=1)[0]["id"]
+    sb.faults.add(kind="burst_429", platform="instagram", endpoint=INSIGHTS, count=1)
+    with pytest.raises(InstagramRateLimitError) as caught:
+        client.get_media_insights(media_id)
+    assert caught.value.code == 4 and caught.value.retry_after >= 60
+    assert sb.requests.count(endpoint=INSIGHTS) == 1
+
+
+def test_it_marks_reconnect_needed_on_code_190_and_others_go_on(
+    sb, stored_account, make_instagram
+):
+    broken, healthy = stored_account("instagram", 0), stored_account("instagram", 1)
+    sb.faults.add(
+        kind="revoke_token", platform="instagram", endpoint="graph.ig_user", count=1
+    )
+    with pytest.raises(InstagramAuthError) as caught:
+        make_instagram(account=broken).get_user_profile()
+    assert caught.value.code == 190 and caught.value.request_id
+    broken.refresh_from_db()
+    assert broken.status == ConnectedAccount.Status.RECONNECT_NEEDED
+    assert make_instagram(account=healthy).get_user_profile()["metrics"]["media_count"]
+
+
+def test_it_renews_a_long_lived_token_before_it_lapses(
+    sb, stored_account, make_instagram
+):
+    account = stored_account("instagram", 0)
+    credential = credential_of(account)
+    old = credential.access_token
+    credential.access_expires_at = datetime.now(UTC) + timedelta(minutes=2)
+    credential.save()
+    make_instagram(account=account).get_user_profile()
+    renewed = credential_of(account)
+    assert renewed.access_token != old
+    assert renewed.access_expires_at > datetime.now(UTC) + timedelta(days=50)
+    assert sb.requests.count(endpoint="facebook.oauth.access_token") == 1
+
+
+def test_it_reads_business_discovery_in_its_own_bucket(sb, make_instagram):
+    client = make_instagram(0)
+    other = sb.world.accounts("instagram")[1].handle
+    result = client.get_business_discovery(other)
+    assert result["username"] == other and result["metrics"]["followers_count"] > 0
+    assert RateLimitBucket.objects.filter(endpoint_class="business_discovery").exists()
