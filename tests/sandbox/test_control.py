@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -106,7 +107,12 @@ def test_it_serves_the_same_app_over_asgi(sb):
         ) as c:
             return await c.get("/_sandbox/state")
 
-    reply = asyncio.run(fetch())
+    # A thread of its own: another test may leave an event loop running here.
+    replies = []
+    thread = threading.Thread(target=lambda: replies.append(asyncio.run(fetch())))
+    thread.start()
+    thread.join()
+    reply = replies[0]
 
     assert reply.status_code == 200
     assert reply.json()["seed"] == 42
