@@ -99,73 +99,67 @@ def _sum(values: Iterable[float | int | None]) -> float | int | None:
     return sum(present) if present else None
 
 
+def _bounds(rng: DateRange, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    return (
+        dt.datetime.combine(rng.start, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(rng.end, dt.time.max, tzinfo=tz),
+    )
+
+
+def _growth(
+    end: dict[int, float | int], start: dict[int, float | int], pks: list[int]
+) -> float | int | None:
+    """How much a counter grew between two readings, over the accounts that
+    have both; None when no account has."""
+    return _sum(end[pk] - start[pk] for pk in pks if pk in end and pk in start)
+
+
 def overview_page(
     *, accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo
 ) -> dict:
     ids = [a.pk for a in accounts]
     names = _names(accounts)
-    previous = rng.previous()
+    start, end = _bounds(rng, tz)
+    previous_start, previous_end = _bounds(rng.previous(), tz)
     followers = selectors.latest_snapshot_values(
         account_ids=ids, metric="follower_count"
     )
-    engagement_metrics = ["view_count", "like_count", "comment_count", "share_count"]
-    now_totals = selectors.daily_totals_by_account(
-        account_ids=ids, metrics=engagement_metrics, start=rng.start, end=rng.end
-    )
-    before_totals = selectors.daily_totals_by_account(
+    views_at = {
+        moment: selectors.counter_at(account_ids=ids, metric="view_count", at=moment)
+        for moment in (previous_start, start, end)
+    }
+    engagement = selectors.latest_item_totals(
         account_ids=ids,
-        metrics=engagement_metrics,
-        start=previous.start,
-        end=previous.end,
+        metrics=["view_count", "like_count", "comment_count", "share_count"],
     )
-
-    def window(day: dt.date, end: bool = False) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=tz)
-
-    new_items = selectors.items_published_count(
-        account_ids=ids, start=window(rng.start), end=window(rng.end, end=True)
-    )
+    new_items = selectors.items_published_count(account_ids=ids, start=start, end=end)
     new_items_before = selectors.items_published_count(
-        account_ids=ids,
-        start=window(previous.start),
-        end=window(previous.end, end=True),
+        account_ids=ids, start=previous_start, end=previous_end
     )
     cards = []
     for platform in Platform:
-        platform_ids = [a.pk for a in accounts if a.platform == platform]
-        if not platform_ids:
+        pks = [a.pk for a in accounts if a.platform == platform]
+        if not pks:
             continue
-
-        def total(totals: dict, metric: str, pids: list[int] = platform_ids):
-            return _sum(totals.get((pk, metric)) for pk in pids)
-
-        views, views_before = (
-            total(now_totals, "view_count"),
-            total(before_totals, "view_count"),
-        )
+        views = _growth(views_at[end], views_at[start], pks)
+        views_before = _growth(views_at[start], views_at[previous_start], pks)
+        total_views = _sum(engagement.get((pk, "view_count")) for pk in pks)
         interactions = _sum(
-            total(now_totals, m) for m in ("like_count", "comment_count", "share_count")
-        )
-        interactions_before = _sum(
-            total(before_totals, m)
+            engagement.get((pk, m))
+            for pk in pks
             for m in ("like_count", "comment_count", "share_count")
         )
-        rate = interactions / views if views and interactions is not None else None
-        rate_before = (
-            interactions_before / views_before
-            if views_before and interactions_before is not None
-            else None
-        )
-        items_now = sum(new_items.get(pk, 0) for pk in platform_ids)
-        items_before = sum(new_items_before.get(pk, 0) for pk in platform_ids)
+        items_now = sum(new_items.get(pk, 0) for pk in pks)
+        items_before = sum(new_items_before.get(pk, 0) for pk in pks)
         cards.append(
             {
                 "platform": platform.label,
-                "followers": _sum(followers.get(pk) for pk in platform_ids),
+                "followers": _sum(followers.get(pk) for pk in pks),
                 "views": views,
                 "views_change": _change(views, views_before),
-                "engagement_rate": rate,
-                "engagement_change": _change(rate, rate_before),
+                "engagement_rate": interactions / total_views
+                if total_views and interactions is not None
+                else None,
                 "new_items": items_now,
                 "new_items_change": _change(items_now, items_before),
             }
@@ -189,18 +183,20 @@ def overview_page(
         ),
         _series_chart(
             "views",
-            selectors.item_daily_totals(
+            selectors.snapshot_series(
                 account_ids=ids,
                 metric="view_count",
                 start=rng.start,
                 end=rng.end,
+                tz=tz,
                 granularity=rng.granularity,  # type: ignore[arg-type]
             ),
             names=names,
             rng=rng,
-            title="Views per period",
+            title="Total views over time",
             y_title="views",
-            source="per-day views of each item",
+            source="channel view count (YouTube); sum of video/post views (TikTok, "
+            "Instagram)",
         ),
     ]
     return {"cards": cards, "charts": chart_list}
@@ -260,6 +256,54 @@ def account_page(
         "charts": chart_list,
         "top": top_items(account=account, sort=sort, page=page),
     }
+
+
+def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> Chart:
+    """Day values where the platform gives them, else the counter's growth."""
+    names = _names([account])
+    granularity = rng.granularity
+    points = selectors.daily_series(
+        account_ids=[account.pk],
+        metric="view_count",
+        start=rng.start,
+        end=rng.end,
+        granularity=granularity,  # type: ignore[arg-type]
+    )
+    source = "per-day views (YouTube Analytics)"
+    if not points:
+        totals = selectors.snapshot_series(
+            account_ids=[account.pk],
+            metric="view_count",
+            start=rng.start,
+            end=rng.end,
+            tz=tz,
+            granularity=granularity,  # type: ignore[arg-type]
+        )
+        points = growth_between_buckets(totals, rng)
+        source = "growth of the total view count between readings (estimated)"
+    return _series_chart(
+        "daily-views",
+        points,
+        names=names,
+        rng=rng,
+        title="Views per period",
+        y_title="views",
+        source=source,
+    )
+
+
+def growth_between_buckets(points: list[Point], rng: DateRange) -> list[Point]:
+    """Each bucket's growth over the bucket before; a gap where either is missing."""
+    by_bucket = {p.bucket: p for p in points}
+    xs = charts.buckets(rng.start, rng.end, rng.granularity)  # type: ignore[arg-type]
+    out = []
+    for previous, current in zip(xs, xs[1:], strict=False):
+        if previous in by_bucket and current in by_bucket:
+            now = by_bucket[current]
+            out.append(
+                Point(now.account_id, current, now.value - by_bucket[previous].value)
+            )
+    return out
 
 
 def _engagement_points(account: ConnectedAccount, rng: DateRange) -> list[Point]:

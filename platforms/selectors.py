@@ -18,8 +18,9 @@ from django.db.models import (
     F,
     FloatField,
     Max,
-    Q,
+    OuterRef,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import (
@@ -177,10 +178,23 @@ def _tidy(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(value, 4)
 
 
+def _newest_only(rows: QuerySet, key: str) -> QuerySet:
+    """Rows that are the newest reading of their (key, metric)."""
+    newest = (
+        MetricSnapshot.objects.filter(
+            **{key: OuterRef(key), "metric": OuterRef("metric")}
+        )
+        .exclude(value_int__isnull=True, value_float__isnull=True)
+        .order_by("-fetched_at")
+        .values("fetched_at")[:1]
+    )
+    return rows.filter(fetched_at=Subquery(newest))
+
+
 def latest_snapshot_values(
     *, account_ids: list[int], metric: str, item_ids: list[int] | None = None
 ) -> dict[int, float | int]:
-    """The newest stored value per account (or per item), in two queries."""
+    """The newest stored value per account (or per item), in one query."""
     key = "item_id" if item_ids is not None else "account_id"
     rows = MetricSnapshot.objects.filter(metric=metric).exclude(
         value_int__isnull=True, value_float__isnull=True
@@ -189,17 +203,56 @@ def latest_snapshot_values(
         rows = rows.filter(item_id__in=item_ids)
     else:
         rows = rows.filter(account_id__in=account_ids, item__isnull=True)
-    newest = rows.values(key).annotate(at=Max("fetched_at"))
-    conditions = Q()
-    for row in newest:
-        conditions |= Q(**{key: row[key]}, fetched_at=row["at"])
-    if not conditions:
-        return {}
     return {
         row[key]: _tidy(row["value"])
-        for row in rows.filter(conditions)
+        for row in _newest_only(rows, key)
         .annotate(value=_numeric())
         .values(key, "value")
+    }
+
+
+def latest_item_totals(
+    *, account_ids: list[int], metrics: list[str]
+) -> dict[tuple[int, str], float | int]:
+    """Per (account, metric): the sum of each item's newest counter."""
+    rows = MetricSnapshot.objects.filter(
+        account_id__in=account_ids, metric__in=metrics, item__isnull=False
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    grouped = (
+        _newest_only(rows, "item_id")
+        .values("account_id", "metric")
+        .annotate(total=Sum(_numeric()))
+    )
+    return {
+        (row["account_id"], row["metric"]): _tidy(row["total"])
+        for row in grouped
+        if row["total"] is not None
+    }
+
+
+def counter_at(
+    *, account_ids: list[int], metric: str, at: dt.datetime
+) -> dict[int, float | int]:
+    """Each account's newest account-level counter at or before `at`."""
+    rows = MetricSnapshot.objects.filter(
+        account_id__in=account_ids, metric=metric, item__isnull=True, fetched_at__lte=at
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    newest = (
+        MetricSnapshot.objects.filter(
+            account_id=OuterRef("account_id"),
+            metric=metric,
+            item__isnull=True,
+            fetched_at__lte=at,
+        )
+        .exclude(value_int__isnull=True, value_float__isnull=True)
+        .order_by("-fetched_at")
+        .values("fetched_at")[:1]
+    )
+    return {
+        row["account_id"]: _tidy(row["value"])
+        for row in rows.filter(fetched_at=Subquery(newest))
+        .annotate(value=_numeric())
+        .values("account_id", "value")
     }
 
 

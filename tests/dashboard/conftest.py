@@ -46,10 +46,22 @@ def populate(account, *, items: int = 5, days: int = 30):
             ("comment_count", 1),
         )
     ]
+    daily += [
+        MetricValue(
+            "view_count",
+            500 + d,
+            "youtubeAnalytics.reports",
+            day=today - dt.timedelta(days=d),
+        )
+        for d in range(days)
+    ]
     daily_values_upsert(account=account, values=daily, fetched_at=now)
     for d in range(0, days, 7):
         at = now - dt.timedelta(days=d)
-        values = [MetricValue("follower_count", 1000 - d, "youtube.channels")] + [
+        values = [
+            MetricValue("follower_count", 1000 - d, "youtube.channels"),
+            MetricValue("view_count", 90_000 - d * 10, "youtube.channels"),
+        ] + [
             MetricValue(
                 "view_count", 10_000 * (i + 1) - d, "youtube.videos", item_id=pk
             )

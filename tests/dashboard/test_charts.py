@@ -53,3 +53,18 @@ def test_week_and_month_buckets_start_where_sql_truncates():
         dt.date(2026, 2, 1),
         dt.date(2026, 3, 1),
     ]
+
+
+def test_views_per_period_from_a_counter_leaves_gaps_where_a_reading_is_missing():
+    from dashboard.forms import DateRange
+    from dashboard.pages import growth_between_buckets
+
+    rng = DateRange(dt.date(2026, 1, 1), dt.date(2026, 1, 5), "day")
+    totals = [
+        Point(1, dt.date(2026, 1, 1), 100),
+        Point(1, dt.date(2026, 1, 2), 130),
+        Point(1, dt.date(2026, 1, 4), 200),
+        Point(1, dt.date(2026, 1, 5), 260),
+    ]
+    growth = growth_between_buckets(totals, rng)
+    assert [(p.bucket.day, p.value) for p in growth] == [(2, 30), (5, 60)]
