@@ -71,7 +71,44 @@ def charge_quota(params: dict[str, Any]) -> dict[str, Any]:
     return {"granted": granted}
 
 
-TASKS = {"take_slots": take_slots, "charge_quota": charge_quota}
+def tiktok_throughput(params: dict[str, Any]) -> dict[str, Any]:
+    """`tasks` concurrent collect_metrics loops until `seconds` have passed."""
+    import asyncio
+
+    from django.conf import settings
+
+    from platforms import TikTokClient
+    from platforms.exceptions import PlatformError
+
+    settings.PLATFORM_RATE_LIMITS = {"tiktok": params["rates"]}
+    client = TikTokClient(access_token=params["access_token"])
+    ids = params["video_ids"]
+    wait_for_peers(params.get("barrier"), params["peers"], params["name"])
+    deadline = time.monotonic() + params["seconds"]
+    done = {"ok": 0, "errors": 0}
+
+    async def loop(task: int) -> None:
+        n = task
+        while time.monotonic() < deadline:
+            try:
+                await client.collect_metrics(video_id=ids[n % len(ids)])
+                done["ok"] += 1
+            except PlatformError:
+                done["errors"] += 1
+            n += params["tasks"]
+
+    async def main() -> None:
+        await asyncio.gather(*(loop(t) for t in range(params["tasks"])))
+
+    asyncio.run(main())
+    return done
+
+
+TASKS = {
+    "take_slots": take_slots,
+    "charge_quota": charge_quota,
+    "tiktok_throughput": tiktok_throughput,
+}
 
 
 def main() -> None:
