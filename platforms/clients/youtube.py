@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from platforms.clients.base import NOT_MODIFIED, BasePlatformClient, run_in_thread
+from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.clients.pipeline import NOT_MODIFIED
 from platforms.exceptions import (
     PlatformAPIError,
     PlatformAuthError,
