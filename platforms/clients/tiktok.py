@@ -16,6 +16,7 @@ import httpx
 from django.conf import settings
 
 from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.clients.tiktok_business import BUSINESS_METRICS, add_business_metrics
 from platforms.exceptions import (
     PlatformAPIError,
     PlatformAuthError,
@@ -56,6 +57,10 @@ DEFAULT_SCOPES = (
     "video.list",
 )
 DEFAULT_VIDEO_METRICS = (*COUNT_FIELDS, "engagement_rate", "viral_coefficient")
+BUSINESS_ONLY = (
+    "only the TikTok API for Business gives it, for business accounts; "
+    "collect_metrics asks for it"
+)
 
 _ENVELOPE_ERRORS: dict[str, tuple[type, bool]] = {
     # code → (error kind, permanent)
@@ -88,6 +93,7 @@ class TikTokClient(BasePlatformClient):
         app_secret: str | None = None,
         auth_url: str | None = None,
         api_url: str | None = None,
+        business_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,6 +104,9 @@ class TikTokClient(BasePlatformClient):
         self.redirect_uri = redirect_uri or ""
         self.auth_url = (auth_url or settings.TIKTOK_AUTH_URL).rstrip("/")
         self.api_url = (api_url or settings.TIKTOK_API_URL).rstrip("/")
+        self.business_url = (business_url or settings.TIKTOK_BUSINESS_API_URL).rstrip(
+            "/"
+        )
         #: open_id of the connected user, from the last token reply.
         self.open_id: str | None = None
 
@@ -273,7 +282,18 @@ class TikTokClient(BasePlatformClient):
             tags = set(hashtags(result.get("caption", "")))
             table = [row for row in hashtag_performance(own) if row["hashtag"] in tags]
             self._merge(result, "hashtag_performance", table, {})
+        if result.get("available", True):
+            add_business_metrics(self, result, wanted)
         return result
+
+    @property
+    def business_id(self) -> str:
+        """The Business API's business_id: the user's open_id for this app."""
+        if self.open_id is None and self.account is not None:
+            self.open_id = self.account.platform_user_id or None
+        if self.open_id is None:
+            self.open_id = self.get_user_metrics()["user_id"]
+        return self.open_id
 
     # --- parsing ------------------------------------------------------------------
 
@@ -307,6 +327,8 @@ class TikTokClient(BasePlatformClient):
                     result.missing(name, reason)
                 else:
                     result.put(name, value, source="derived")
+            elif name in BUSINESS_METRICS:
+                result.missing(name, BUSINESS_ONLY)
             elif name in UNAVAILABLE["tiktok"]:
                 result.missing(name, UNAVAILABLE["tiktok"][name])
             elif name not in result.metrics and name not in (

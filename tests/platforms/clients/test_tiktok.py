@@ -255,3 +255,35 @@ def test_it_logs_every_request_at_debug_without_tokens(sb, make_tiktok, caplog):
         == 1
     )
     assert ApiCallLog.objects.filter(endpoint="tiktok.oauth.token").exists()
+
+
+def test_it_reads_retention_and_audience_from_the_business_api(sb, make_tiktok):
+    client = make_tiktok(0)  # sandbox creator 0 is a business account
+    video_id = client.list_videos(limit=1)[0]["id"]
+    wanted = [
+        "view_count",
+        "video_retention",
+        "audience_demographics",
+        "reach",
+        "average_watch_time",
+        "sound_usage",
+    ]
+    result = client.fetch_metrics(video_id=video_id, metrics=wanted)
+    metrics = result["metrics"]
+    assert metrics["video_retention"][0] == {"second": "0", "percentage": 1.0}
+    assert sum(c["percentage"] for c in metrics["audience_demographics"]) > 0
+    assert isinstance(metrics["reach"], int) and metrics["average_watch_time"] > 0
+    assert set(result["unavailable"]) == {"sound_usage"}
+    assert sb.requests.count(endpoint="tiktok.business.video.list") == 1
+
+
+def test_it_says_business_metrics_need_a_business_account(sb, make_tiktok):
+    client = make_tiktok(1)  # a personal account
+    video_id = client.list_videos(limit=1)[0]["id"]
+    result = client.fetch_metrics(
+        video_id=video_id, metrics=["view_count", "video_retention"]
+    )
+    assert result["metrics"]["view_count"] > 0
+    assert result["metrics"]["video_retention"] is None
+    assert "business account" in result["unavailable"]["video_retention"]
+    assert sb.requests.count(endpoint="tiktok.business.video.list") == 1  # no retry
