@@ -9,7 +9,6 @@ rate-limit buckets, and workers slow down above 80 %.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,6 +18,7 @@ import httpx
 from django.conf import settings
 
 from platforms.clients.base import BasePlatformClient
+from platforms.clients.instagram_errors import check_reply, read_usage
 from platforms.clients.instagram_insights import (
     MEDIA_METRICS,
     STORY_METRICS,
@@ -29,12 +29,9 @@ from platforms.exceptions import (
     InstagramAPIError,
     InstagramAuthError,
     InstagramRateLimitError,
-    PlatformAPIError,
     PlatformAuthError,
     PlatformError,
-    PlatformRateLimitError,
 )
-from platforms.http import parse_retry_after
 from platforms.metrics import MetricResult, to_int
 from platforms.tokens import mark_reconnect_needed
 
@@ -60,22 +57,6 @@ MEDIA_FIELDS = (
     "id,caption,media_type,media_product_type,permalink,thumbnail_url,timestamp,"
     "like_count,comments_count"
 )
-THROTTLE_CODES = {4, 17, 32, 613}
-#: Default pause when Graph throttles without saying for how long.
-THROTTLE_PAUSE_SECONDS = 300.0
-
-
-def classify_graph_error(code: int | None, subcode: int | None) -> tuple[type, bool]:
-    """(error kind, permanent) for a Graph error code. Reference: PLATFORM_APIS 3.9."""
-    if code in (1, 2):
-        return PlatformAPIError, False
-    if code in THROTTLE_CODES or (code is not None and 80000 <= code < 80100):
-        return PlatformRateLimitError, False
-    if code == 190:
-        return PlatformAuthError, True
-    if code is not None and 200 <= code <= 299:
-        return PlatformAuthError, True
-    return PlatformAPIError, True  # 10, 100, 341, 368 and the rest
 
 
 class InstagramClient(InsightsMixin, BasePlatformClient):
@@ -334,92 +315,4 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
             )
 
     def validate_response(self, response: httpx.Response, *, endpoint: str) -> Any:
-        status = response.status_code
-        if status >= 500 and not response.content.strip().startswith(b"{"):
-            raise self.error(
-                PlatformAPIError,
-                f"{endpoint}: HTTP {status}",
-                status=status,
-                permanent=False,
-            )
-        body = self.parse_json(response, endpoint=endpoint)
-        if isinstance(body, list) and endpoint == "graph.batch":
-            return body
-        if not isinstance(body, dict):
-            raise self.data_error(endpoint, "reply is not a JSON object")
-        error = body.get("error")
-        if error is None and status < 400:
-            return body
-        if not isinstance(error, dict):
-            raise self.data_error(endpoint, f"HTTP {status} without an error object")
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        regain_minutes = read_usage(response.headers)[2]
-        if retry_after is None and regain_minutes > 0:
-            retry_after = regain_minutes * 60
-        raise self.graph_error(
-            error, status=status, endpoint=endpoint, retry_after=retry_after
-        )
-
-    def graph_error(
-        self,
-        error: Mapping[str, Any],
-        *,
-        status: int,
-        endpoint: str,
-        retry_after: float | None = None,
-    ) -> PlatformError:
-        code = error.get("code") if isinstance(error.get("code"), int) else None
-        subcode = error.get("error_subcode")
-        kind, permanent = classify_graph_error(code, subcode)
-        if error.get("is_transient") is True and kind is PlatformAPIError:
-            permanent = False
-        if kind is PlatformRateLimitError and retry_after is None:
-            retry_after = THROTTLE_PAUSE_SECONDS
-        return self.error(
-            kind,
-            f"{endpoint}: {error.get('message') or code}",
-            status=status,
-            code=code,
-            reason=str(error.get("type", "")),
-            subcode=subcode,
-            request_id=str(error.get("fbtrace_id", "")),
-            retry_after=retry_after,
-            permanent=permanent,
-            context={"error_user_title": error.get("error_user_title", "")},
-        )
-
-
-def read_usage(headers: Mapping[str, str]) -> tuple[dict[str, Any], float, float]:
-    """(usage headers, highest percent reported, minutes until access returns)."""
-    usage: dict[str, Any] = {}
-    percent = 0.0
-    regain_minutes = 0.0
-    for header in ("x-app-usage", "x-business-use-case-usage"):
-        raw = headers.get(header)
-        if not raw:
-            continue
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            continue
-        usage[header] = value
-        for figures in _usage_entries(value):
-            for key in ("call_count", "total_cputime", "total_time"):
-                if isinstance(figures.get(key), int | float):
-                    percent = max(percent, float(figures[key]))
-            regain = figures.get("estimated_time_to_regain_access")
-            if isinstance(regain, int | float):
-                regain_minutes = max(regain_minutes, float(regain))
-    return usage, percent, regain_minutes
-
-
-def _usage_entries(value: Any) -> list[dict[str, Any]]:
-    """X-App-Usage is one object; X-Business-Use-Case-Usage maps ids to lists."""
-    if isinstance(value, dict) and "call_count" in value:
-        return [value]
-    entries: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        for items in value.values():
-            if isinstance(items, list):
-                entries += [item for item in items if isinstance(item, dict)]
-    return entries
+        return check_reply(self, response, endpoint)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from platforms.clients.instagram_errors import graph_error
 from platforms.exceptions import InstagramAPIError, PlatformAPIError, PlatformError
 from platforms.metrics import (
     METRIC_MAPPINGS,
@@ -297,7 +298,8 @@ class InsightsMixin:
                 "graph.batch", "batch element body is not JSON"
             ) from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            error = self.graph_error(
+            error = graph_error(
+                self,
                 body["error"],
                 status=int(reply.get("code") or 400),
                 endpoint="graph.batch",

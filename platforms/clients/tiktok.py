@@ -17,15 +17,12 @@ from django.conf import settings
 
 from platforms.clients.base import BasePlatformClient, run_in_thread
 from platforms.clients.tiktok_business import BUSINESS_METRICS, add_business_metrics
+from platforms.clients.tiktok_errors import check_reply
 from platforms.exceptions import (
-    PlatformAPIError,
-    PlatformAuthError,
-    PlatformRateLimitError,
     TikTokAPIError,
     TikTokAuthError,
     TikTokRateLimitError,
 )
-from platforms.http import parse_retry_after
 from platforms.metrics import (
     UNAVAILABLE,
     MetricResult,
@@ -61,21 +58,6 @@ BUSINESS_ONLY = (
     "only the TikTok API for Business gives it, for business accounts; "
     "collect_metrics asks for it"
 )
-
-_ENVELOPE_ERRORS: dict[str, tuple[type, bool]] = {
-    # code → (error kind, permanent)
-    "access_token_invalid": (PlatformAuthError, False),  # refresh once
-    "scope_not_authorized": (PlatformAuthError, True),
-    "scope_permission_missed": (PlatformAuthError, True),
-    "rate_limit_exceeded": (PlatformRateLimitError, False),
-    "invalid_params": (PlatformAPIError, True),
-    "internal_error": (PlatformAPIError, False),
-}
-_OAUTH_ERRORS: dict[str, type] = {
-    "invalid_grant": PlatformAuthError,
-    "invalid_client": PlatformAuthError,
-    "access_denied": PlatformAuthError,
-}
 
 
 class TikTokClient(BasePlatformClient):
@@ -380,71 +362,4 @@ class TikTokClient(BasePlatformClient):
     # --- validation ---------------------------------------------------------------
 
     def validate_response(self, response: httpx.Response, *, endpoint: str) -> Any:
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        if status >= 500 and not response.content.strip().startswith(b"{"):
-            raise self.error(
-                PlatformAPIError,
-                f"{endpoint}: HTTP {status}",
-                status=status,
-                permanent=False,
-            )
-        body = self.parse_json(response, endpoint=endpoint)
-        if not isinstance(body, dict):
-            raise self.data_error(endpoint, "reply is not a JSON object")
-        if endpoint.startswith("tiktok.oauth"):
-            return self._validate_oauth(body, status, endpoint)
-        error = body.get("error")
-        if not isinstance(error, dict) or "code" not in error:
-            raise self.data_error(
-                endpoint, "envelope without error.code", status=status
-            )
-        code = str(error["code"])
-        if code == "ok" and status < 400:
-            data = body.get("data")
-            if not isinstance(data, dict):
-                raise self.data_error(endpoint, "envelope without a data object")
-            return data
-        kind, permanent = _ENVELOPE_ERRORS.get(code, (PlatformAPIError, status < 500))
-        if status == 429:
-            kind, permanent = PlatformRateLimitError, False
-        raise self.error(
-            kind,
-            f"{endpoint}: {error.get('message') or code}",
-            status=status,
-            code=code,
-            request_id=str(error.get("log_id", "")),
-            retry_after=retry_after,
-            permanent=permanent,
-        )
-
-    def _validate_oauth(self, body: dict, status: int, endpoint: str) -> dict:
-        error = body.get("error")
-        if isinstance(error, str) and error:
-            kind = _OAUTH_ERRORS.get(error, PlatformAPIError)
-            raise self.error(
-                kind,
-                f"{endpoint}: {body.get('error_description') or error}",
-                status=status,
-                code=error,
-                request_id=str(body.get("log_id", "")),
-                permanent=True,
-            )
-        if isinstance(error, dict) and error.get("code") not in (None, "ok"):
-            # Some TikTok OAuth replies use the Display API envelope.
-            raise self.error(
-                PlatformAuthError,
-                f"{endpoint}: {error.get('message') or error['code']}",
-                status=status,
-                code=str(error["code"]),
-                request_id=str(error.get("log_id", "")),
-                permanent=True,
-            )
-        if status >= 400:
-            raise self.error(
-                PlatformAPIError,
-                f"{endpoint}: HTTP {status}",
-                status=status,
-                permanent=status < 500,
-            )
-        return body
+        return check_reply(self, response, endpoint)

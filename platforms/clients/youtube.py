@@ -19,17 +19,14 @@ from django.conf import settings
 
 from platforms.clients.base import BasePlatformClient, run_in_thread
 from platforms.clients.pipeline import NOT_MODIFIED
+from platforms.clients.youtube_errors import check_reply
 from platforms.exceptions import (
-    PlatformAPIError,
-    PlatformAuthError,
     PlatformError,
     PlatformQuotaError,
-    PlatformRateLimitError,
     YouTubeAPIError,
     YouTubeAuthError,
     YouTubeQuotaExceeded,
 )
-from platforms.http import parse_retry_after
 from platforms.metrics import (
     MetricResult,
     engagement_rate,
@@ -61,19 +58,6 @@ SCOPES = (
     "https://www.googleapis.com/auth/youtube.readonly",
     "https://www.googleapis.com/auth/yt-analytics.readonly",
 )
-# reason → (error kind, permanent). Reference: PLATFORM_APIS.md 2.5.
-_REASONS: dict[str, tuple[type[PlatformError], bool]] = {
-    "quotaExceeded": (PlatformQuotaError, True),
-    "rateLimitExceeded": (PlatformRateLimitError, False),
-    "userRateLimitExceeded": (PlatformRateLimitError, False),
-    "forbidden": (PlatformAuthError, True),
-    "insufficientPermissions": (PlatformAuthError, True),
-    "commentsDisabled": (PlatformAPIError, True),
-    "keyInvalid": (PlatformAPIError, True),
-    "invalidPageToken": (PlatformAPIError, True),
-    "missingRequiredParameter": (PlatformAPIError, True),
-    "authError": (PlatformAuthError, False),
-}
 _ANALYTICS_ENDPOINT = "youtube.analytics.reports"
 
 
@@ -448,50 +432,4 @@ class YouTubeClient(BasePlatformClient):
             error.retry_after = max(0.0, until.timestamp() - time.time())
 
     def validate_response(self, response: httpx.Response, *, endpoint: str) -> Any:
-        status = response.status_code
-        if status >= 500 and not response.content.strip().startswith(b"{"):
-            raise self.error(
-                PlatformAPIError,
-                f"{endpoint}: HTTP {status}",
-                status=status,
-                permanent=False,
-            )
-        body = self.parse_json(response, endpoint=endpoint)
-        if not isinstance(body, dict):
-            raise self.data_error(endpoint, "reply is not a JSON object")
-        error = body.get("error")
-        if error is None and status < 400:
-            return body
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        if isinstance(error, str):  # OAuth: {"error": "invalid_grant", ...}
-            raise self.error(
-                PlatformAuthError
-                if error in ("invalid_grant", "invalid_client", "unauthorized_client")
-                else PlatformAPIError,
-                f"{endpoint}: {body.get('error_description') or error}",
-                status=status,
-                code=error,
-                permanent=True,
-            )
-        if not isinstance(error, dict):
-            raise self.data_error(endpoint, f"HTTP {status} without an error object")
-        details = error.get("errors") or [{}]
-        reason = str(
-            (details[0] if isinstance(details[0], dict) else {}).get("reason", "")
-        )
-        kind, permanent = _REASONS.get(reason, (PlatformAPIError, status < 500))
-        if status == 401 and reason not in _REASONS:
-            kind, permanent = PlatformAuthError, False  # expired: refresh once
-        elif error.get("status") == "PERMISSION_DENIED" and reason not in _REASONS:
-            kind, permanent = PlatformAuthError, True
-        if status == 429:
-            kind, permanent = PlatformRateLimitError, False
-        raise self.error(
-            kind,
-            f"{endpoint}: {error.get('message') or reason or status}",
-            status=status,
-            code=error.get("code", status),
-            reason=reason or str(error.get("status", "")),
-            retry_after=retry_after,
-            permanent=permanent,
-        )
+        return check_reply(self, response, endpoint)
