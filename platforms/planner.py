@@ -118,7 +118,9 @@ def next_collection_at(
     now = now or timezone.now()
     newest = account.items.aggregate(newest=Max("published_at"))["newest"]
     factor = (factors or stretch_factors(now)).get(account.platform, 1.0)
-    return now + interval_for(newest, now) * factor
+    interval = interval_for(newest, now) * factor * settings.COLLECTION_INTERVAL_SCALE
+    shortest = dt.timedelta(seconds=settings.COLLECTION_MIN_INTERVAL_SECONDS)
+    return now + max(interval, shortest)
 
 
 def due_accounts(now: dt.datetime | None = None):

@@ -380,6 +380,10 @@ API_CALL_LOG_RETENTION_DAYS = envint("API_CALL_LOG_RETENTION_DAYS", 30)
 # and tried again, at most this many attempts in all.
 COLLECTION_STALE_AFTER_SECONDS = envint("COLLECTION_STALE_AFTER_SECONDS", 300)
 COLLECTION_MAX_ATTEMPTS = envint("COLLECTION_MAX_ATTEMPTS", 3)
+# Multiplies every planned interval (the demo uses 1/720: a day becomes two
+# minutes); intervals never drop below COLLECTION_MIN_INTERVAL_SECONDS.
+COLLECTION_INTERVAL_SCALE = float(os.environ.get("COLLECTION_INTERVAL_SCALE", "1"))
+COLLECTION_MIN_INTERVAL_SECONDS = envint("COLLECTION_MIN_INTERVAL_SECONDS", 60)
 HTTP_TIMEOUT_SECONDS = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20"))
 
 # --- Logging --------------------------------------------------------------

@@ -67,6 +67,8 @@ class Sandbox:
             self.clock.freeze(clock_conf["frozen_at"])
         elif clock_conf.get("start"):
             self.clock.set(clock_conf["start"])
+        if clock_conf.get("speed"):
+            self.clock.set_speed(clock_conf["speed"])
 
     def _build_services(self) -> None:
         from .control import Control

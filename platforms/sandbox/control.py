@@ -59,9 +59,15 @@ class Control(Service):
             if "at" not in body:
                 return json_response({"error": "set needs 'at'"}, 400)
             clock.set(body["at"])
+        elif action == "speed":
+            try:
+                clock.set_speed(float(body.get("speed", 0)))
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
         else:
             return json_response(
-                {"error": "action must be freeze, unfreeze, advance or set"}, 400
+                {"error": "action must be freeze, unfreeze, advance, set or speed"},
+                400,
             )
         return json_response(clock.state())
 

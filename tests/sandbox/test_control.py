@@ -156,6 +156,7 @@ def test_it_runs_as_a_management_command_and_stops_on_sigterm(tmp_path):
         "now": "2026-03-08T07:59:00+00:00",
         "epoch": 1772956740.0,
         "frozen": True,
+        "speed": 1.0,
     }
     assert len(state["accounts"]["tiktok"]) == 1
     assert code == 0
@@ -169,3 +170,19 @@ def test_it_loads_config_from_a_json_file(tmp_path):
 
     assert sb.config["limits"]["youtube"]["daily_quota"] == 5
     assert sb.config["limits"]["youtube"]["costs"]["default"] == 1
+
+
+def test_the_clock_runs_faster_when_asked(time_machine):
+    from platforms.sandbox.core.clock import Clock
+
+    time_machine.move_to("2026-06-15T12:00:00+00:00", tick=False)
+    clock = Clock()
+    clock.set("2026-06-15T12:00:00+00:00")
+    clock.set_speed(60)
+    time_machine.shift(60)  # one real minute...
+    assert clock.now_datetime().isoformat() == "2026-06-15T13:00:00+00:00"  # ...an hour
+    clock.advance(3600)
+    time_machine.shift(1)
+    assert clock.now_datetime().isoformat() == "2026-06-15T14:01:00+00:00"
+    with pytest.raises(ValueError):
+        clock.set_speed(0)

@@ -6,8 +6,8 @@ the data of earlier runs stays readable. Variables already set in the
 environment win over that file (DATABASE_URL and REDIS_URL included).
 
 Then it migrates, creates the demo login, collects static files and starts,
-each in its own process group: the platform sandbox (when the `sandbox`
-command exists), the web server and a django-q2 cluster. This process is the
+each in its own process group: the platform sandbox (its clock running
+an hour a minute), the web server and a django-q2 cluster. This process is the
 only one that reacts to Ctrl-C: it stops every child, and if one child dies
 it stops the others and exits non-zero.
 """
@@ -94,6 +94,8 @@ def demo_environment(
         env.setdefault(name, demo_secrets[name])
     allowed = "*" if host in LOOPBACK_FOR_ANY else f"localhost,127.0.0.1,[::1],{host}"
     env.setdefault("ALLOWED_HOSTS", allowed)
+    # A day of collection intervals in two minutes, so new points show soon.
+    env.setdefault("COLLECTION_INTERVAL_SCALE", "0.0014")
     env.update(
         DJANGO_SETTINGS_MODULE="socialmetrics.settings",
         DEBUG="1",
@@ -242,9 +244,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8100)
+        parser.add_argument(
+            "--sandbox-speed",
+            type=float,
+            default=60.0,
+            help="sandbox clock seconds per real second",
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, sandbox_port: int, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        sandbox_port: int,
+        sandbox_speed: float,
+        **options: Any,
     ) -> None:
         data_dir = Path(settings.DATA_DIR)
         demo_secrets = load_or_create_demo_secrets(data_dir / "demo.env")
@@ -274,32 +288,22 @@ class Command(BaseCommand):
             [*manage, "collectstatic", "--noinput", "-v", "0"],
             env,
         )
+        self._step(
+            "Scheduling collection", [*manage, "setup_schedules", "-v", "0"], env
+        )
 
-        children = []
-        with_sandbox = Path(__file__).with_name("sandbox.py").exists()
-        if with_sandbox:
-            children.append(
-                Child(
-                    "sandbox",
-                    [
-                        *manage,
-                        "sandbox",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(sandbox_port),
-                    ],
-                )
-            )
+        # The sandbox clock runs an hour a minute by default: counters visibly
+        # grow between two scheduled collections.
+        sandbox_argv = [*manage, "sandbox", "--host", "127.0.0.1"]
+        sandbox_argv += ["--port", str(sandbox_port), "--speed", str(sandbox_speed)]
         bind = f"[{host.strip('[]')}]" if ":" in host else host
-        children += [
+        children = [
+            Child("sandbox", sandbox_argv),
             Child("web", [*manage, "runserver", "--noreload", f"{bind}:{port}"]),
             Child("qcluster", [*manage, "qcluster"]),
         ]
 
-        ready_urls = [f"{site_url}/healthz"]
-        if with_sandbox:
-            ready_urls.append(f"{env['SANDBOX_URL']}/_sandbox/state")
+        ready_urls = [f"{site_url}/healthz", f"{env['SANDBOX_URL']}/_sandbox/state"]
 
         def announce(supervisor: Supervisor) -> None:
             for url in ready_urls:
@@ -309,10 +313,11 @@ class Command(BaseCommand):
                 f"socialmetrics is running at {site_url}/",
                 f"  Log in as {DEMO_EMAIL} with password {password}",
                 f"  Admin: {site_url}/admin/",
+                f"  Platform sandbox: {env['SANDBOX_URL']}/_sandbox/state",
+                f"  Data: {data_dir}",
+                "Press Ctrl-C to stop everything.",
+                "",
             ]
-            if with_sandbox:
-                lines.append(f"  Platform sandbox: {env['SANDBOX_URL']}/_sandbox/state")
-            lines += [f"  Data: {data_dir}", "Press Ctrl-C to stop everything.", ""]
             self._say("\n".join(lines))
 
         supervisor = Supervisor(

@@ -31,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--frozen-at", default=None, help="ISO-8601 instant the clock stands at"
         )
+        parser.add_argument(
+            "--speed",
+            type=float,
+            default=None,
+            help="sandbox seconds per real second (60: an hour a minute)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from platforms.sandbox import Sandbox
@@ -41,6 +47,8 @@ class Command(BaseCommand):
             sandbox.clock.freeze(options["frozen_at"])
         elif options["start"]:
             sandbox.clock.set(options["start"])
+        if options["speed"]:
+            sandbox.clock.set_speed(options["speed"])
         server = make_server(options["host"], options["port"], sandbox)
         host, port = server.server_address[:2]
         self.stdout.write(f"Sandbox serving on http://{host}:{port}")

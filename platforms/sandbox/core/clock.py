@@ -25,11 +25,17 @@ def parse_instant(value: str | float | int | datetime) -> float:
 
 
 class Clock:
-    """A thread-safe clock that can run, stand still or jump."""
+    """A thread-safe clock that can run (at any speed), stand still or jump.
+
+    Running, sandbox time is `base + (real now - real base) * speed`; every
+    change re-anchors the base, so speed, jumps and freezes compose.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._offset = 0.0
+        self._real_base = time.time()
+        self._base = self._real_base
+        self._speed = 1.0
         self._frozen_at: float | None = None
 
     def now(self) -> float:
@@ -37,7 +43,7 @@ class Clock:
         frozen = self._frozen_at
         if frozen is not None:
             return frozen
-        return time.time() + self._offset
+        return self._base + (time.time() - self._real_base) * self._speed
 
     def now_datetime(self) -> datetime:
         return datetime.fromtimestamp(self.now(), UTC)
@@ -45,6 +51,13 @@ class Clock:
     @property
     def frozen(self) -> bool:
         return self._frozen_at is not None
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def _anchor(self, at: float) -> None:
+        self._base, self._real_base = at, time.time()
 
     def freeze(self, at: str | float | datetime | None = None) -> float:
         """Stop the clock, at `at` if given, else at the current sandbox time."""
@@ -56,8 +69,18 @@ class Clock:
         """Let the clock run again from where it stands."""
         with self._lock:
             if self._frozen_at is not None:
-                self._offset = self._frozen_at - time.time()
+                self._anchor(self._frozen_at)
                 self._frozen_at = None
+            return self.now()
+
+    def set_speed(self, speed: float) -> float:
+        """Run `speed` sandbox seconds per real second (demo: 60 = 1 h/min)."""
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        with self._lock:
+            if self._frozen_at is None:
+                self._anchor(self.now())
+            self._speed = float(speed)
             return self.now()
 
     def advance(self, seconds: float) -> float:
@@ -66,7 +89,7 @@ class Clock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:
-                self._offset += seconds
+                self._anchor(self.now() + seconds)
             return self.now()
 
     def set(self, at: str | float | datetime) -> float:
@@ -76,12 +99,13 @@ class Clock:
             if self._frozen_at is not None:
                 self._frozen_at = target
             else:
-                self._offset = target - time.time()
+                self._anchor(target)
             return target
 
     def reset(self) -> None:
         with self._lock:
-            self._offset = 0.0
+            self._anchor(time.time())
+            self._speed = 1.0
             self._frozen_at = None
 
     def state(self) -> dict[str, object]:
@@ -89,4 +113,5 @@ class Clock:
             "now": self.now_datetime().isoformat(),
             "epoch": self.now(),
             "frozen": self.frozen,
+            "speed": self._speed,
         }

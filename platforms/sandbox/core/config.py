@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
         # ISO-8601 instants; "frozen_at" wins over "start".
         "start": None,
         "frozen_at": None,
+        # Sandbox seconds per real second while running (the demo uses 60).
+        "speed": 1.0,
     },
     "world": {
         "accounts": {"tiktok": 3, "youtube": 3, "instagram": 3},
