@@ -60,12 +60,13 @@ class BaseCollector:
         fetched_at: dt.datetime,
         client: BasePlatformClient | None = None,
         transport: httpx.BaseTransport | None = None,
+        **client_kwargs: Any,
     ) -> None:
         self.account = account
         self.progress = progress
         self.fetched_at = fetched_at
         self.client = client or get_client_class(account.platform)(
-            account=account, transport=transport
+            account=account, transport=transport, **client_kwargs
         )
         self.outcome = Outcome()
 

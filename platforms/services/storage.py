@@ -102,7 +102,12 @@ def _upsert(
     """
     table = connection.ops.quote_name(model._meta.db_table)
     written = 0
-    for batch in _batches(rows, BATCH_SIZE):
+    for rows_in_batch in _batches(rows, BATCH_SIZE):
+        # PostgreSQL refuses a statement that would update one row twice;
+        # the last value for a key wins, as it would row by row.
+        batch = list(
+            {tuple(row[c] for c in conflict): row for row in rows_in_batch}.values()
+        )
         columns = list(batch[0])
         fields = [model._meta.get_field(_field_name(model, col)) for col in columns]
         quoted = [connection.ops.quote_name(col) for col in columns]

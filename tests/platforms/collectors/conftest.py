@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from django.conf import settings as django_settings
 
 from platforms.collectors import get_collector
 from platforms.models import CollectionRun, ConnectedAccount
-from platforms.ratelimit import ENDPOINT_CLASSES, forget_known_buckets
+from platforms.ratelimit import (
+    ENDPOINT_CLASSES,
+    DatabaseLimiter,
+    RedisLimiter,
+    forget_known_buckets,
+)
 from platforms.sandbox import Sandbox
 from platforms.services.collection import Progress
 from platforms.tokens import save_token_reply
@@ -42,6 +50,16 @@ def _aligned_clock(time_machine):
 
 
 @pytest.fixture
+def limiter():
+    """The configured limiter backend, with Redis keys private to this test."""
+    if django_settings.REDIS_URL:
+        return RedisLimiter(
+            django_settings.REDIS_URL, prefix=f"sm:test:{uuid.uuid4().hex}:"
+        )
+    return DatabaseLimiter()
+
+
+@pytest.fixture
 def sb() -> Sandbox:
     return Sandbox(
         seed=7, config={"clock": {"frozen_at": FROZEN_AT}, "world": SMALL_WORLD}
@@ -67,7 +85,7 @@ def connect(sb, creator):
 
 
 @pytest.fixture
-def collect(sb):
+def collect(sb, limiter):
     """collect(account, backfill=True) → the finished CollectionRun."""
 
     def run(account: ConnectedAccount, *, backfill: bool = True) -> CollectionRun:
@@ -85,6 +103,7 @@ def collect(sb):
             progress=progress,
             fetched_at=timezone.now(),
             transport=sb.transport(),
+            limiter=limiter,
         )
         outcome = collector.collect(backfill=backfill)
         return _finish(

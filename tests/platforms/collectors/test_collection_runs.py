@@ -14,11 +14,13 @@ from tests.platforms.collectors.conftest import FROZEN_AT, SMALL_WORLD
 
 
 @pytest.fixture
-def execute(sb):
+def execute(sb, limiter):
     def run(account, kind="backfill"):
         created = collection.run_create(account=account, kind=kind)
         assert created is not None
-        return collection.run_execute(run_id=created.pk, transport=sb.transport())
+        return collection.run_execute(
+            run_id=created.pk, transport=sb.transport(), limiter=limiter
+        )
 
     return run
 
@@ -39,10 +41,13 @@ def test_runs_for_one_account_never_overlap(connect):
     assert collection.run_create(account=account, kind="scheduled") is None
 
 
-def test_a_run_is_claimed_once(connect, execute, sb):
+def test_a_run_is_claimed_once(connect, execute, sb, limiter):
     account = connect("tiktok")
     run = execute(account)
-    assert collection.run_execute(run_id=run.pk, transport=sb.transport()) is None
+    assert (
+        collection.run_execute(run_id=run.pk, transport=sb.transport(), limiter=limiter)
+        is None
+    )
 
 
 def test_a_rejected_token_asks_for_a_reconnect_and_others_go_on(connect, execute):
@@ -62,7 +67,9 @@ def test_a_rejected_token_asks_for_a_reconnect_and_others_go_on(connect, execute
     assert ErrorLog.objects.filter(account=broken, error_class="auth").exists()
 
 
-def test_a_spent_quota_pauses_youtube_until_the_reset(creator, settings, time_machine):
+def test_a_spent_quota_pauses_youtube_until_the_reset(
+    creator, settings, time_machine, limiter
+):
     sb = Sandbox(
         seed=7,
         config={
@@ -80,7 +87,9 @@ def test_a_spent_quota_pauses_youtube_until_the_reset(creator, settings, time_ma
     )
     save_token_reply(account, sb.issue_tokens("youtube", world_account.id))
     run = collection.run_create(account=account, kind="backfill")
-    run = collection.run_execute(run_id=run.pk, transport=sb.transport())
+    run = collection.run_execute(
+        run_id=run.pk, transport=sb.transport(), limiter=limiter
+    )
     assert run.status in ("partial", "failed")
     account.refresh_from_db()
     assert account.status == ConnectedAccount.Status.PAUSED
@@ -93,13 +102,15 @@ def test_a_spent_quota_pauses_youtube_until_the_reset(creator, settings, time_ma
     assert collection.account_collectable(account)
 
 
-def test_throttling_requeues_the_run_after_retry_after(connect, sb):
+def test_throttling_requeues_the_run_after_retry_after(connect, sb, limiter):
     account = connect("tiktok")
     sb.faults.add(
         "burst_429", platform="tiktok", endpoint="tiktok.video.list", burst=50
     )
     run = collection.run_create(account=account, kind="scheduled")
-    run = collection.run_execute(run_id=run.pk, transport=sb.transport())
+    run = collection.run_execute(
+        run_id=run.pk, transport=sb.transport(), limiter=limiter
+    )
     assert run.status == "queued"
     assert "Throttled" in run.error_summary
     retry = Schedule.objects.get(name__startswith=f"collect-run-{run.pk}-retry")
