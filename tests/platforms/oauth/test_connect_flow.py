@@ -369,3 +369,30 @@ def test_it_shows_the_platforms_own_error(browser, sandbox):
         "The platform refused the request: Scope(s) not authorized: video.list" in html
     )
     _assert_nothing_connected()
+
+
+TOKEN_ENDPOINTS = {
+    "tiktok": ("tiktok", "tiktok.oauth.token"),
+    "google": ("youtube", "google.oauth.token"),
+    "facebook": ("instagram", "facebook.oauth.access_token"),
+}
+
+
+@pytest.mark.parametrize("fault", ["malformed_json", "truncated_json", "drop"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_it_survives_a_broken_token_reply(browser, sandbox, provider, fault):
+    platform, endpoint = TOKEN_ENDPOINTS[provider]
+    sandbox.faults.add(fault, platform=platform, endpoint=endpoint)
+    response = connect(browser, provider)
+    assert response.status_code == 401
+    assert "Nothing was changed" in response.content.decode()
+    _assert_nothing_connected()
+
+
+@pytest.mark.parametrize("fault", ["malformed_json", "drop"])
+def test_it_survives_a_broken_instagram_discovery(browser, sandbox, fault):
+    sandbox.faults.add(fault, platform="instagram", endpoint="graph.me.accounts")
+    response = connect(browser, "facebook")
+    assert response.status_code == 400
+    assert "Facebook did not list your Pages" in response.content.decode()
+    _assert_nothing_connected()
