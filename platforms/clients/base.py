@@ -28,6 +28,7 @@ import abc
 import asyncio
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,7 @@ class BasePlatformClient(TokenHolder, RequestPipeline, abc.ABC):
         self._refresh_token = refresh_token
         self._access_expires_at: datetime | None = None
         self._credential_loaded = account is None or access_token is not None
+        self._refresh_lock = threading.Lock()
         self._limiter = limiter
         self.retry_policy = retry_policy or RetryPolicy()
         self.sleep = sleep

@@ -7,6 +7,8 @@ the account's encrypted Credential and refreshes through
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,11 @@ if TYPE_CHECKING:
     from platforms.models import ConnectedAccount
 
 
+def token_digest(token: str) -> str:
+    """A short fingerprint to compare tokens without keeping copies around."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 class TokenHolder:
     """Access and refresh tokens of one client; mixed into the base client."""
 
@@ -26,6 +33,7 @@ class TokenHolder:
     _refresh_token: str | None
     _access_expires_at: datetime | None
     _credential_loaded: bool
+    _refresh_lock: threading.Lock
 
     if TYPE_CHECKING:  # provided by BasePlatformClient and RequestPipeline
 
@@ -42,10 +50,25 @@ class TokenHolder:
         """The token a refresh is made with (Graph renews with the access token)."""
         return refresh_token or ""
 
-    def refresh_now(self) -> dict[str, Any]:
-        """Refresh the access token (once across workers for a stored account)."""
-        self._load_credential()
-        stale = self._access_token
+    def refresh_now(self, *, rejected: str | None = None) -> dict[str, Any]:
+        """Refresh the access token (once across workers for a stored account).
+
+        `rejected` is the `token_digest` of the token the platform refused.
+        Threads sharing this client refresh once: a thread that finds the
+        token already replaced since its request was refused does nothing.
+        """
+        with self._refresh_lock:
+            self._load_credential()
+            current = self._access_token
+            if rejected is None or current is None or token_digest(current) == rejected:
+                self._refresh(current)
+        return {
+            "access_token": self._access_token,
+            "refresh_token": self._refresh_token,
+            "access_expires_at": self._access_expires_at,
+        }
+
+    def _refresh(self, stale: str | None) -> None:
         if self.account is not None:
             credential = refresh_with_lock(
                 self.account,
@@ -55,17 +78,11 @@ class TokenHolder:
                 ),
             )
             self._use_credential(credential)
-        else:
-            grant = self.refresh_grant(self._access_token, self._refresh_token)
-            if not grant:
-                raise self.error(PlatformAuthError, "no refresh token to refresh with")
-            reply = self.request_token_refresh(grant)
-            self._use_reply(reply)
-        return {
-            "access_token": self._access_token,
-            "refresh_token": self._refresh_token,
-            "access_expires_at": self._access_expires_at,
-        }
+            return
+        grant = self.refresh_grant(self._access_token, self._refresh_token)
+        if not grant:
+            raise self.error(PlatformAuthError, "no refresh token to refresh with")
+        self._use_reply(self.request_token_refresh(grant))
 
     def _use_reply(self, reply: Mapping[str, Any]) -> None:
         from platforms.metrics import to_int

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from platforms.clients.credentials import token_digest
 from platforms.exceptions import (
     PlatformAPIError,
     PlatformAuthError,
@@ -120,7 +121,7 @@ class RequestPipeline:
                     self._record_error(error)
                     raise
                 refreshed = True
-                self.refresh_now()
+                self.refresh_now(rejected=error.context.get("token_digest"))
             except PlatformError as error:
                 error.endpoint = error.endpoint or endpoint
                 if (
@@ -154,7 +155,8 @@ class RequestPipeline:
     ) -> Any:
         all_headers = dict(headers or {})
         if auth:
-            all_headers.update(self.auth_headers(self.authenticate()))
+            token = self.authenticate()
+            all_headers.update(self.auth_headers(token))
         self.handle_rate_limits(endpoint)
         self.charge_quota(endpoint, quota_cost)
         started = time.perf_counter()
@@ -186,6 +188,9 @@ class RequestPipeline:
             else:
                 result = self.validate_response(response, endpoint=endpoint)
         except PlatformError as error:
+            if auth and isinstance(error, PlatformAuthError):
+                # Lets a refresh tell whether another thread already replaced it.
+                error.context["token_digest"] = token_digest(token)
             error.endpoint = error.endpoint or endpoint
             error.status = (
                 error.status if error.status is not None else (response.status_code)
@@ -294,7 +299,7 @@ class RequestPipeline:
             request_id=str(error.request_id)[:128],
             context=redact_data(
                 {
-                    **error.context,
+                    **{k: v for k, v in error.context.items() if k != "token_digest"},
                     "retry_after": error.retry_after,
                     "permanent": error.permanent,
                 }

@@ -104,7 +104,41 @@ def tiktok_throughput(params: dict[str, Any]) -> dict[str, Any]:
     return done
 
 
+def shared_client_refresh(params: dict[str, Any]) -> dict[str, Any]:
+    """Four concurrent tasks share one client whose token the platform expired."""
+    import asyncio
+
+    from django.conf import settings
+
+    from platforms import TikTokClient
+    from platforms.sandbox import Sandbox
+
+    settings.PLATFORM_RATE_LIMITS = {"tiktok": params["rates"]}
+    sb = Sandbox(seed=42, config={"clock": {"frozen_at": "2026-06-15T12:00:00+00:00"}})
+    reply = sb.issue_tokens("tiktok", sb.world.accounts("tiktok")[0].id)
+    client = TikTokClient(
+        access_token=reply["access_token"],
+        refresh_token=reply["refresh_token"],
+        transport=sb.transport(),
+    )
+    video_id = client.list_videos(limit=1)[0]["id"]
+    sb.clock.advance(86400 + 60)  # the platform now refuses the access token
+
+    async def main() -> list[dict]:
+        return await asyncio.gather(
+            *(client.collect_metrics(video_id=video_id) for _ in range(4))
+        )
+
+    results = asyncio.run(main())
+    return {
+        "token_calls": sb.requests.count(endpoint="tiktok.oauth.token"),
+        "rejected": sb.requests.count(endpoint="tiktok.video.query", status=401),
+        "views": [r["metrics"]["view_count"] for r in results],
+    }
+
+
 TASKS = {
+    "shared_client_refresh": shared_client_refresh,
     "take_slots": take_slots,
     "charge_quota": charge_quota,
     "tiktok_throughput": tiktok_throughput,

@@ -287,3 +287,17 @@ def test_it_says_business_metrics_need_a_business_account(sb, make_tiktok):
     assert result["metrics"]["video_retention"] is None
     assert "business account" in result["unavailable"]["video_retention"]
     assert sb.requests.count(endpoint="tiktok.business.video.list") == 1  # no retry
+
+
+@pytest.mark.multiprocess
+@pytest.mark.django_db(transaction=True)
+def test_it_refreshes_once_for_concurrent_tasks_sharing_a_client(tmp_path):
+    """Runs in a worker process on a file database that threads can share."""
+    from tests.platforms.shared_database import run_workers, shared_database_env
+
+    env = shared_database_env(tmp_path / "db")
+    generous = dict.fromkeys(("video_query", "video_list", "video_metrics"), "9999/s")
+    (result,) = run_workers("shared_client_refresh", [{"rates": generous}], env)
+    assert result["token_calls"] == 1  # a second refresh would burn the rotated one
+    assert result["rejected"] >= 1
+    assert len(set(result["views"])) == 1 and result["views"][0] > 0
