@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +32,7 @@ from platforms.metrics import (
     engagement_rate,
     to_int,
 )
-from platforms.quota import DEFAULT_YOUTUBE_COSTS, QuotaLedger
+from platforms.quota import DEFAULT_YOUTUBE_COSTS, QuotaLedger, quota_day
 
 __all__ = [
     "YouTubeClient",
@@ -53,6 +53,8 @@ HIDDEN_REASONS = {
     "comment_count": "comments are disabled on this video",
     "view_count": "YouTube did not return viewCount",
 }
+#: YouTube's launch: "the video's whole life" for Analytics date ranges.
+LIFETIME_START = "2005-02-14"
 DEFAULT_ANALYTICS = ("views", "watch_time", "average_view_duration", "engagement_rate")
 SCOPES = (
     "https://www.googleapis.com/auth/youtube.readonly",
@@ -380,10 +382,51 @@ class YouTubeClient(BasePlatformClient):
         return out
 
     def fetch_metrics(
-        self, *, video_id: str, metrics: Iterable[str] | None = None
+        self,
+        *,
+        video_id: str,
+        metrics: Iterable[str] | None = None,
+        start_date: str | date | None = None,
+        end_date: str | date | None = None,
     ) -> dict[str, Any]:
-        """Body of `collect_metrics`: Data API statistics of one video."""
-        return self.get_video_metrics(video_id, metrics=metrics)
+        """Body of `collect_metrics`: statistics, plus Analytics totals if asked.
+
+        Counters (view_count, like_count, comment_count, engagement_rate) come
+        from one videos.list unit; the other metrics from the Analytics API
+        over `start_date`..`end_date` (default: the video's whole life).
+        """
+        wanted = list(metrics or (*STAT_FIELDS, "engagement_rate"))
+        counters = [m for m in wanted if m in (*STAT_FIELDS, "engagement_rate")]
+        others = [m for m in wanted if m not in counters]
+        if counters or not others:
+            result = self.get_video_metrics(video_id, metrics=counters or None)
+        else:
+            result = {
+                **MetricResult(
+                    platform="youtube", id_key="video_id", item_id=video_id
+                ).as_dict(),
+                "available": True,
+            }
+        if not others:
+            return result
+        if not self._uses_oauth():
+            for name in others:
+                result["metrics"][name] = None
+                result["unavailable"][name] = (
+                    "needs the creator's OAuth token: the Analytics API does not "
+                    "accept an API key"
+                )
+            return result
+        analytics = self.fetch_analytics(
+            video_id=video_id,
+            metrics=others,
+            start_date=start_date or LIFETIME_START,
+            end_date=end_date or quota_day(datetime.now(UTC)),
+        )
+        for key in ("metrics", "unavailable", "sources"):
+            result[key].update(analytics[key])
+        result["period"] = analytics["period"]
+        return result
 
     # --- Analytics API ---------------------------------------------------------------
 

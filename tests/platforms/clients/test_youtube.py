@@ -209,3 +209,21 @@ def test_it_never_retries_a_bad_request(sb, make_youtube):
         )
     assert caught.value.permanent
     assert sb.requests.count(endpoint="youtube.playlistItems") == 1
+
+
+def test_it_collects_counters_and_analytics_totals_together(sb, make_youtube):
+    client = make_youtube(0)
+    video_id = client.list_upload_ids()[30]
+    wanted = ["view_count", "engagement_rate", "watch_time", "subscriber_gain"]
+    result = client.fetch_metrics(video_id=video_id, metrics=wanted)
+    assert set(result["metrics"]) == set(wanted)
+    assert result["sources"]["view_count"] == "youtube.videos"
+    assert result["sources"]["watch_time"] == "youtube.analytics.reports"
+    assert isinstance(result["metrics"]["watch_time"], int)
+    assert result["period"]["start_date"] == "2005-02-14"
+    keyed = make_youtube(0, access_token=None).fetch_metrics(
+        video_id=video_id, metrics=wanted
+    )
+    assert keyed["metrics"]["view_count"] == result["metrics"]["view_count"]
+    assert keyed["metrics"]["watch_time"] is None
+    assert "OAuth" in keyed["unavailable"]["watch_time"]
