@@ -166,10 +166,23 @@ def test_it_marks_reconnect_needed_when_google_refuses_the_refresh(
     assert account.status == "reconnect_needed"
 
 
-def test_it_uses_the_api_key_without_a_user_token_and_redacts_it(sb, make_youtube):
-    client = make_youtube(0, access_token=None)
-    assert client.get_video_statistics(["tnmqEeGYRNE"])["tnmqEeGYRNE"]["available"]
+def test_it_uses_the_api_key_without_a_user_token_and_redacts_it(
+    sb, make_youtube, caplog
+):
+    import logging
+
+    logger = logging.getLogger("platforms.youtube")
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger="platforms.youtube")
+    try:
+        client = make_youtube(0, access_token=None)
+        stats = client.get_video_statistics(["tnmqEeGYRNE"])
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert stats["tnmqEeGYRNE"]["available"]
     assert sb.requests.recent(endpoint=VIDEOS)[-1]["token"] is None
+    assert "key=[REDACTED]" in caplog.text and "(quota 1)" in caplog.text
+    assert "sandbox-youtube-api-key" not in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
