@@ -18,6 +18,27 @@ _LAZY_EXPORTS = {
     "TikTokClient": "platforms.clients.tiktok",
     "YouTubeClient": "platforms.clients.youtube",
     "InstagramClient": "platforms.clients.instagram",
+    # The errors the integration guide catches next to the clients.
+    **{
+        name: "platforms.exceptions"
+        for name in (
+            "PlatformError",
+            "PlatformAuthError",
+            "PlatformRateLimitError",
+            "PlatformAPIError",
+            "PlatformQuotaError",
+            "PlatformDataError",
+            "TikTokAuthError",
+            "TikTokRateLimitError",
+            "TikTokAPIError",
+            "YouTubeAuthError",
+            "YouTubeQuotaExceeded",
+            "YouTubeAPIError",
+            "InstagramAuthError",
+            "InstagramRateLimitError",
+            "InstagramAPIError",
+        )
+    },
 }
 
 __all__ = sorted(_LAZY_EXPORTS)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from platforms.exceptions import (
+from platforms import (
     TikTokAPIError,
     TikTokAuthError,
     TikTokRateLimitError,
