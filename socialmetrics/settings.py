@@ -375,6 +375,14 @@ INSTALLED_APPS += [
 
 # Rate limits and the API call log.
 API_CALL_LOG_RETENTION_DAYS = envint("API_CALL_LOG_RETENTION_DAYS", 30)
+# Overrides of the shared limiter's seed defaults (platforms/ratelimit.py), as
+# "platform.endpoint_class=rate" pairs, e.g.
+# PLATFORM_RATE_LIMITS="tiktok.video_query=600/m,instagram.media_metrics=500/h".
+PLATFORM_RATE_LIMITS: dict[str, dict[str, str]] = {}
+for _pair in envlist("PLATFORM_RATE_LIMITS"):
+    _name, _, _rate = _pair.partition("=")
+    _platform, _, _endpoint_class = _name.strip().partition(".")
+    PLATFORM_RATE_LIMITS.setdefault(_platform, {})[_endpoint_class] = _rate.strip()
 
 # Collection runs: a run whose worker stops beating for this long is failed
 # and tried again, at most this many attempts in all.
