@@ -101,6 +101,7 @@ def graph_error(
         request_id=str(error.get("fbtrace_id", "")),
         retry_after=retry_after,
         permanent=permanent,
+        endpoint=endpoint,
         context={"error_user_title": error.get("error_user_title", "")},
     )
 

@@ -242,43 +242,81 @@ class InsightsMixin:
         *,
         metrics: Iterable[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Insights of many media, 50 per Graph batch request, matched by id."""
+        """Insights of many media, 50 per Graph batch request, matched by id.
+
+        A retired metric fails every operation with code 100: it is dropped,
+        recorded, and the batch is sent again with the rest.
+        """
         ids = list(dict.fromkeys(media_ids))
-        wanted = [
-            m
-            for m in platform_names(metrics or MEDIA_METRICS)
-            if m not in self.retired_metrics
-        ]
+        requested = platform_names(metrics or MEDIA_METRICS)
         results: dict[str, dict[str, Any]] = {}
-        query = f"insights?metric={','.join(wanted)}"
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start : start + BATCH_SIZE]
-            ops = [
-                {
-                    "method": "GET",
-                    "relative_url": f"{self.version}/{mid}/{query}",
-                }
-                for mid in chunk
-            ]
-            # Reference: https://developers.facebook.com/docs/graph-api/batch-requests
-            replies = self.request(
-                "graph.batch",
-                "POST",
-                f"{self.graph_url}/",
-                data={"batch": json.dumps(ops), "include_headers": "false"},
-            )
-            if not isinstance(replies, list) or len(replies) != len(chunk):
-                raise self.data_error(
-                    "graph.batch", "batch reply does not match the request"
+            while True:
+                asked = [m for m in requested if m not in self.retired_metrics]
+                replies = (
+                    self._send_batch(chunk, asked) if asked else [None] * len(chunk)
                 )
+                if not asked or not self._drop_retired(replies, asked):
+                    break
+            dropped = {
+                m: "retired by Meta (Graph code 100)"
+                for m in requested
+                if m in self.retired_metrics
+            }
             # The batch reply is the one positional format Graph has: element i
             # answers operation i. Each body is still checked for its own id.
             for mid, reply in zip(chunk, replies, strict=True):
-                results[mid] = self._batch_item(mid, reply, wanted)
+                results[mid] = self._batch_item(mid, reply, requested, dropped)
         return results
 
+    def _send_batch(self: InstagramClient, chunk: list[str], asked: list[str]) -> list:
+        query = f"insights?metric={','.join(asked)}"
+        ops = [
+            {"method": "GET", "relative_url": f"{self.version}/{mid}/{query}"}
+            for mid in chunk
+        ]
+        # Reference: https://developers.facebook.com/docs/graph-api/batch-requests
+        replies = self.request(
+            "graph.batch",
+            "POST",
+            f"{self.graph_url}/",
+            data={"batch": json.dumps(ops), "include_headers": "false"},
+        )
+        if not isinstance(replies, list) or len(replies) != len(chunk):
+            raise self.data_error(
+                "graph.batch", "batch reply does not match the request"
+            )
+        return replies
+
+    def _drop_retired(self: InstagramClient, replies: list, asked: list[str]) -> bool:
+        """Record and forget retired metrics a batch was refused for."""
+        for reply in replies:
+            try:
+                body = json.loads(reply["body"]) if isinstance(reply, dict) else None
+            except (TypeError, ValueError):
+                continue
+            error = body.get("error") if isinstance(body, dict) else None
+            if not isinstance(error, dict) or error.get("code") != 100:
+                continue
+            if error.get("error_subcode") not in (None, ""):
+                continue
+            failure = graph_error(self, error, status=400, endpoint="graph.batch")
+            retired = _retired_in(failure, asked)
+            if retired:
+                self._record_error(failure)
+                for name in retired:
+                    self.retired_metrics.add(name)
+                    self.logger.warning("Instagram metric %s is retired; dropped", name)
+                return True
+        return False
+
     def _batch_item(
-        self: InstagramClient, media_id: str, reply: Any, wanted: list[str]
+        self: InstagramClient,
+        media_id: str,
+        reply: Any,
+        wanted: list[str],
+        dropped: Mapping[str, str],
     ) -> dict[str, Any]:
         if reply is None:  # Graph returns null for operations it did not run
             return self._result(
@@ -286,7 +324,7 @@ class InsightsMixin:
                 media_id,
                 wanted,
                 {},
-                dict.fromkeys(wanted, "batch operation not run"),
+                {**dict.fromkeys(wanted, "batch operation not run"), **dropped},
                 "graph.batch",
             )
         if not isinstance(reply, dict) or not isinstance(reply.get("body"), str):
@@ -312,7 +350,7 @@ class InsightsMixin:
                 media_id,
                 wanted,
                 {},
-                dict.fromkeys(wanted, reason),
+                {**dict.fromkeys(wanted, reason), **dropped},
                 "graph.batch",
             )
         items = items_by_name(self, "graph.batch", body)
@@ -322,7 +360,7 @@ class InsightsMixin:
                 raise self.data_error(
                     "graph.batch", "insights of another media", id=item_id
                 )
-        return self._result("media_id", media_id, wanted, items, {}, "graph.batch")
+        return self._result("media_id", media_id, wanted, items, dropped, "graph.batch")
 
 
 def items_by_name(client: InstagramClient, endpoint: str, body: Any) -> dict[str, Any]:

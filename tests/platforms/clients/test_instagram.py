@@ -140,3 +140,15 @@ def test_it_reads_business_discovery_in_its_own_bucket(sb, make_instagram):
     result = client.get_business_discovery(other)
     assert result["username"] == other and result["metrics"]["followers_count"] > 0
     assert RateLimitBucket.objects.filter(endpoint_class="business_discovery").exists()
+
+
+def test_it_drops_a_retired_metric_from_a_batch_and_sends_it_again(sb, make_instagram):
+    client = make_instagram(0)
+    media = [m["id"] for m in client.list_media(limit=3)]
+    results = client.get_media_insights_batch(media, metrics=["reach", "impressions"])
+    assert sb.requests.count(endpoint="graph.batch") == 2  # refused, then the rest
+    for media_id in media:
+        assert results[media_id]["metrics"]["reach"] > 0
+        assert results[media_id]["metrics"]["impressions"] is None
+        assert "retired" in results[media_id]["unavailable"]["impressions"]
+    assert ErrorLog.objects.filter(endpoint="graph.batch", code="100").count() == 1
