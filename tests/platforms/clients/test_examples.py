@@ -92,7 +92,7 @@ def test_it_runs_the_guide_examples_as_written(served_sandbox):
         max_requests_per_minute=300,
         max_requests_per_hour=3600,
     )
-    client.get_access_token(code=consent(client.get_authorization_url()))
+    granted = client.get_access_token(code=consent(client.get_authorization_url()))
     newest = client.list_videos(limit=1)[0]["id"]
 
     async def tiktok_guide(video_id: str) -> dict:
@@ -117,9 +117,8 @@ def test_it_runs_the_guide_examples_as_written(served_sandbox):
 
     unknown = run_coroutine(tiktok_guide("1234567890"))
     real = run_coroutine(tiktok_guide(newest))["metrics"]
-    old_refresh = client._refresh_token
-    run_coroutine(client.refresh_auth_token())
-    assert client._refresh_token != old_refresh  # TikTok rotates it
+    renewed = run_coroutine(client.refresh_auth_token())
+    assert renewed["refresh_token"] != granted["refresh_token"]  # TikTok rotates it
     video = client.get_video_metrics(newest)["metrics"]
     user = client.get_user_metrics()
 
