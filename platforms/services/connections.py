@@ -3,13 +3,12 @@
 The OAuth side (allauth, discovery of the platform accounts) lives in
 `platforms.oauth`; this module only turns its result into rows:
 `ConnectedAccount` + encrypted `Credential`, and the first backfill
-`CollectionRun`, queued on django-q2 once the transaction commits.
+`CollectionRun`, queued on django-q2 (`platforms.services.collection`) once
+the transaction commits.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,16 +16,12 @@ from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from platforms.models import CollectionRun, ConnectedAccount, Credential, Platform
 from platforms.oauth.discovery import DiscoveredAccount
 from platforms.oauth.grant import OAuthGrant
+from platforms.services.collection import run_enqueue
 from platforms.tokens import save_token_reply
-
-logger = logging.getLogger(__name__)
-
-COLLECT_TASK = "platforms.tasks.collect_account"
 
 # Platforms whose access token is short-lived (TikTok 24 h or less, Google
 # 1 h): without a refresh token collection stops within a day. Instagram's
@@ -139,14 +134,8 @@ def _save_one(
 
     backfill = None
     if account.status == ConnectedAccount.Status.ACTIVE and _needs_backfill(account):
-        backfill = CollectionRun.objects.create(
-            account=account, kind=CollectionRun.Kind.BACKFILL
-        )
-        transaction.on_commit(
-            functools.partial(
-                _enqueue_backfill, run_id=backfill.pk, account_id=account.pk
-            )
-        )
+        # Queued on django-q2 once the connect commits.
+        backfill = run_enqueue(account=account, kind=CollectionRun.Kind.BACKFILL)
     return SavedAccount(account=account, created=created, backfill=backfill)
 
 
@@ -191,20 +180,3 @@ def _needs_backfill(account: ConnectedAccount) -> bool:
     return not runs.filter(
         kind=CollectionRun.Kind.BACKFILL, status=CollectionRun.Status.SUCCEEDED
     ).exists()
-
-
-def _enqueue_backfill(*, run_id: int, account_id: int) -> None:
-    """Hand the backfill to django-q2 (runs after the connect has committed)."""
-    try:
-        task_id = async_task(
-            COLLECT_TASK, account_id, CollectionRun.Kind.BACKFILL.value
-        )
-    except Exception as exc:  # noqa: BLE001 - any broker failure ends the same way
-        logger.exception("Could not queue the backfill of account %s", account_id)
-        CollectionRun.objects.filter(pk=run_id).update(
-            status=CollectionRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error_summary=f"Could not queue the backfill: {type(exc).__name__}.",
-        )
-        return
-    CollectionRun.objects.filter(pk=run_id).update(task_id=str(task_id or ""))

@@ -81,8 +81,8 @@ def test_it_connects_a_tiktok_account(
     run = CollectionRun.objects.get(account=account)
     assert (run.kind, run.status) == ("backfill", "queued")
     [task] = task_queue.tasks()
-    assert task["func"] == "platforms.tasks.collect_account"
-    assert task["args"] == (account.pk, "backfill")
+    assert task["func"] == "platforms.tasks.run_collection"
+    assert task["args"] == (run.pk,)
     assert task["id"] == run.task_id
 
 

@@ -63,8 +63,8 @@ def test_it_creates_the_account_with_encrypted_tokens_and_queues_a_backfill(
     run = CollectionRun.objects.get(account=account)
     assert (run.kind, run.status) == ("backfill", "queued")
     [task] = task_queue.tasks()
-    assert task["func"] == "platforms.tasks.collect_account"
-    assert task["args"] == (account.pk, "backfill")
+    assert task["func"] == "platforms.tasks.run_collection"
+    assert task["args"] == (run.pk,)
     assert run.task_id == task["id"]
 
 
