@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -20,8 +21,22 @@ from platforms.selectors import Granularity, Point
 PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7c3aed", "#be123c", "#0e7490"]
 
 
-def buckets(start: dt.date, end: dt.date, granularity: Granularity) -> list[dt.date]:
+def buckets(
+    start: dt.date,
+    end: dt.date,
+    granularity: Granularity,
+    tz: ZoneInfo | None = None,
+) -> list[dt.date] | list[dt.datetime]:
     """Every bucket start between start and end, as the selectors cut them."""
+    if granularity == "reading":
+        granularity = "day"  # readings have no buckets; count days around them
+    if granularity == "hour":
+        zone = tz or dt.UTC
+        # Step in UTC: a DST day has 23 or 25 local hours, all of them real.
+        first = dt.datetime.combine(start, dt.time(), zone).astimezone(dt.UTC)
+        stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+        hours = int((stop.astimezone(dt.UTC) - first).total_seconds() // 3600)
+        return [(first + dt.timedelta(hours=h)).astimezone(zone) for h in range(hours)]
     if granularity == "month":
         first = start.replace(day=1)
         out = []
@@ -66,12 +81,13 @@ def time_series_figure(
     y_title: str,
     source: str,
     percent: bool = False,
+    tz: ZoneInfo | None = None,
 ) -> go.Figure:
     """One line per account, with gaps where a bucket has no value."""
     by_account: dict[int, dict[dt.date, float | int]] = defaultdict(dict)
     for point in points:
         by_account[point.account_id][point.bucket] = point.value
-    xs = buckets(start, end, granularity)
+    xs = buckets(start, end, granularity, tz)
     figure = go.Figure(layout=_layout(title, y_title, percent=percent))
     for index, account_id in enumerate(
         sorted(by_account, key=lambda a: names.get(a, ""))
@@ -79,16 +95,25 @@ def time_series_figure(
         values = by_account[account_id]
         figure.add_trace(
             go.Scatter(
-                x=[x.isoformat() for x in xs],
+                x=[axis_label(x) for x in xs],
                 y=[values.get(x) for x in xs],
                 name=names.get(account_id, str(account_id)),
-                mode="lines+markers" if len(xs) <= 60 else "lines",
+                # Markers always: a lone reading between gaps stays visible.
+                mode="lines+markers",
+                marker={"size": 6 if len(xs) <= 90 else 4},
                 connectgaps=False,
                 line={"color": PALETTE[index % len(PALETTE)], "width": 2},
                 hovertemplate=f"%{{y:,}}<extra>%{{fullData.name}} · {source}</extra>",
             )
         )
     return figure
+
+
+def axis_label(x: dt.date | dt.datetime) -> str:
+    """Plotly reads wall-clock times: drop the offset, keep the local time."""
+    if isinstance(x, dt.datetime):
+        return x.replace(tzinfo=None).isoformat(timespec="minutes")
+    return x.isoformat()
 
 
 def bar_figure(

@@ -54,19 +54,25 @@ def _series_chart(
     source: str,
     percent: bool = False,
 ) -> Chart:
+    granularity = rng.granularity
+    if granularity in ("hour", "reading") and not any(
+        isinstance(p.bucket, dt.datetime) for p in points
+    ):
+        granularity = "day"  # per-day values: one point a day even hourly
     figure = charts.time_series_figure(
         points,
         names=names,
         start=rng.start,
         end=rng.end,
-        granularity=rng.granularity,  # type: ignore[arg-type]
+        granularity=granularity,  # type: ignore[arg-type]
         title=title,
         y_title=y_title,
         source=source,
         percent=percent,
+        tz=rng.tz,
     )
     rows = [
-        (names.get(p.account_id, p.account_id), p.bucket.isoformat(), p.value)
+        (names.get(p.account_id, p.account_id), charts.axis_label(p.bucket), p.value)
         for p in points
     ]
     return Chart(
@@ -295,7 +301,7 @@ def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -
 def growth_between_buckets(points: list[Point], rng: DateRange) -> list[Point]:
     """Each bucket's growth over the bucket before; a gap where either is missing."""
     by_bucket = {p.bucket: p for p in points}
-    xs = charts.buckets(rng.start, rng.end, rng.granularity)  # type: ignore[arg-type]
+    xs = charts.buckets(rng.start, rng.end, rng.granularity, rng.tz)  # type: ignore[arg-type]
     out = []
     for previous, current in zip(xs, xs[1:], strict=False):
         if previous in by_bucket and current in by_bucket:
@@ -340,9 +346,9 @@ def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> C
         granularity=rng.granularity,  # type: ignore[arg-type]
         tz=tz,
     )
-    xs = charts.buckets(rng.start, rng.end, rng.granularity)  # type: ignore[arg-type]
+    xs = charts.buckets(rng.start, rng.end, rng.granularity, rng.tz)  # type: ignore[arg-type]
     figure = charts.bar_figure(
-        [x.isoformat() for x in xs],
+        [charts.axis_label(x) for x in xs],
         [counts.get(x, 0) for x in xs],  # a count of posts is truly 0 when none
         title="Posting activity",
         y_title="items published",
@@ -355,7 +361,7 @@ def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> C
         source="published_at of each item",
         html=charts.to_html(figure, div_id="chart-posting"),
         header=("period start", "items published"),
-        rows=[(x.isoformat(), counts.get(x, 0)) for x in xs],
+        rows=[(charts.axis_label(x), counts.get(x, 0)) for x in xs],
         empty=not counts,
     )
 

@@ -25,7 +25,7 @@ def _zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
 
 def _range(request: HttpRequest, tz: zoneinfo.ZoneInfo) -> tuple[RangeForm, DateRange]:
     form = RangeForm(request.GET or None)
-    return form, form.date_range(timezone.now().astimezone(tz).date())
+    return form, form.date_range(timezone.now().astimezone(tz).date(), tz)
 
 
 def _render_or_csv(

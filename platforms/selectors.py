@@ -27,6 +27,7 @@ from django.db.models.functions import (
     Cast,
     Coalesce,
     TruncDate,
+    TruncHour,
     TruncMonth,
     TruncWeek,
 )
@@ -40,13 +41,13 @@ from platforms.models import (
     MetricSnapshot,
 )
 
-Granularity = Literal["day", "week", "month"]
+Granularity = Literal["reading", "hour", "day", "week", "month"]
 
 
 @dataclass(frozen=True, slots=True)
 class Point:
     account_id: int
-    bucket: dt.date
+    bucket: dt.date | dt.datetime  # a datetime for hourly buckets
     value: float | int
 
 
@@ -81,6 +82,8 @@ def _numeric():
 
 
 def _bucket(field: str, granularity: Granularity, tz: ZoneInfo | None = None):
+    if granularity == "hour" and tz is not None:
+        return TruncHour(field, tzinfo=tz)
     if granularity == "week":
         return TruncWeek(field, tzinfo=tz) if tz else TruncWeek(field)
     if granularity == "month":
@@ -88,8 +91,15 @@ def _bucket(field: str, granularity: Granularity, tz: ZoneInfo | None = None):
     return TruncDate(field, tzinfo=tz) if tz else F(field)
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
+def _as_date(value: dt.date | dt.datetime, granularity: str = "day"):
+    if granularity == "hour":
+        return value
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _per_day(granularity: Granularity) -> Granularity:
+    """Per-day values cannot be cut finer than a day."""
+    return "day" if granularity in ("hour", "reading") else granularity
 
 
 def daily_series(
@@ -110,7 +120,7 @@ def daily_series(
         account_id__in=account_ids, metric=metric, day__range=(start, end)
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
-    return _points(rows, _bucket("day", granularity), Sum(_numeric()))
+    return _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric()))
 
 
 def item_daily_totals(
@@ -128,7 +138,7 @@ def item_daily_totals(
         day__range=(start, end),
         item__isnull=False,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
-    return _points(rows, _bucket("day", granularity), Sum(_numeric()))
+    return _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric()))
 
 
 def snapshot_series(
@@ -155,12 +165,27 @@ def snapshot_series(
         ),
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
-    bucket = _bucket("fetched_at", granularity, tz)
-    points = _points(rows, bucket, Max(_numeric()))
-    return [p for p in points if start <= p.bucket <= end]
+    if granularity == "reading":
+        # Every reading as it was taken: no bucket, no aggregate.
+        points = [
+            Point(row["account_id"], row["fetched_at"].astimezone(tz), _tidy(row["v"]))
+            for row in rows.annotate(v=_numeric())
+            .values("account_id", "fetched_at", "v")
+            .order_by("account_id", "fetched_at")
+        ]
+    else:
+        bucket = _bucket("fetched_at", granularity, tz)
+        points = _points(rows, bucket, Max(_numeric()), granularity)
+
+    def day_of(bucket: dt.date | dt.datetime) -> dt.date:
+        return (
+            bucket.astimezone(tz).date() if isinstance(bucket, dt.datetime) else bucket
+        )
+
+    return [p for p in points if start <= day_of(p.bucket) <= end]
 
 
-def _points(rows: QuerySet, bucket, aggregate) -> list[Point]:
+def _points(rows: QuerySet, bucket, aggregate, granularity: str = "day") -> list[Point]:
     grouped = (
         rows.annotate(bucket=bucket)
         .values("account_id", "bucket")
@@ -168,7 +193,9 @@ def _points(rows: QuerySet, bucket, aggregate) -> list[Point]:
         .order_by("account_id", "bucket")
     )
     return [
-        Point(row["account_id"], _as_date(row["bucket"]), _tidy(row["value"]))
+        Point(
+            row["account_id"], _as_date(row["bucket"], granularity), _tidy(row["value"])
+        )
         for row in grouped
         if row["value"] is not None
     ]
@@ -312,11 +339,12 @@ def items_published_per_bucket(
         )
         .annotate(
             bucket=_bucket("published_at", granularity, tz)
-            if granularity != "day"
+            if granularity not in ("day", "reading")
             else TruncDate("published_at", tzinfo=tz)
         )
         .values("bucket")
         .annotate(n=Count("pk"))
         .order_by("bucket")
     )
-    return {_as_date(row["bucket"]): row["n"] for row in rows}
+    cut = "day" if granularity == "reading" else granularity
+    return {_as_date(row["bucket"], cut): row["n"] for row in rows}

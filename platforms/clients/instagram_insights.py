@@ -276,6 +276,10 @@ class InsightsMixin:
             {"method": "GET", "relative_url": f"{self.version}/{mid}/{query}"}
             for mid in chunk
         ]
+        # Each operation of a batch counts toward the limits as one call, so
+        # the batch takes one media-insights slot per operation first.
+        for _ in chunk:
+            self.handle_rate_limits("graph.media.insights")
         # Reference: https://developers.facebook.com/docs/graph-api/batch-requests
         replies = self.request(
             "graph.batch",

@@ -11,11 +11,13 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import Count, Sum
+
 from platforms.clients.instagram import MEDIA_FIELDS
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
-from platforms.models import ContentItem
+from platforms.models import ContentItem, MetricSnapshot
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 PAGE_SIZE = 50
@@ -164,8 +166,9 @@ class InstagramCollector(BaseCollector):
                         item_id=pks[m["id"]],
                     )
                 )
+        wanted = self._insights_due(pks)
         try:
-            insights = self.client.get_media_insights_batch(list(pks))
+            insights = self.client.get_media_insights_batch(wanted) if wanted else {}
         except PlatformError as error:
             self.item_failed("media insights batch", error)
             insights = {}
@@ -176,10 +179,40 @@ class InstagramCollector(BaseCollector):
                 self.posts_without_views += 1
             else:
                 self.total_views += views
-        self.posts_without_views += len(pks) - len(insights)
+        self.posts_without_views += len(wanted) - len(insights)
+        self._add_stored_views([pks[m] for m in pks if m not in wanted])
         self.store_snapshots(values)
         self.progress.advance(len(media))
         return set(pks)
+
+    def _add_stored_views(self, item_ids: list[int]) -> None:
+        """Count the views an earlier attempt of this run stored."""
+        if not item_ids:
+            return
+        stored = MetricSnapshot.objects.filter(
+            item_id__in=item_ids,
+            metric="view_count",
+            fetched_at__gte=self.progress.run.queued_at,
+            value_int__isnull=False,
+        ).aggregate(total=Sum("value_int"), n=Count("item_id", distinct=True))
+        self.total_views += stored["total"] or 0
+        self.posts_without_views += len(item_ids) - stored["n"]
+
+    def _insights_due(self, pks: dict[str, int]) -> list[str]:
+        """Media whose insights this run has not fetched yet.
+
+        Graph allows about 200 calls per user per hour and every media's
+        insights is one call, so a large backfill is throttled part-way and
+        re-queued; skipping what an earlier attempt of the same run already
+        stored lets each attempt move the backfill forward.
+        """
+        started = self.progress.run.queued_at
+        done = set(
+            MetricSnapshot.objects.filter(
+                item_id__in=pks.values(), metric="reach", fetched_at__gte=started
+            ).values_list("item_id", flat=True)
+        )
+        return [media_id for media_id, pk in pks.items() if pk not in done]
 
     def _insight_values(
         self, result: dict[str, Any], pk: int, source: str

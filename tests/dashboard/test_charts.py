@@ -68,3 +68,13 @@ def test_views_per_period_from_a_counter_leaves_gaps_where_a_reading_is_missing(
     ]
     growth = growth_between_buckets(totals, rng)
     assert [(p.bucket.day, p.value) for p in growth] == [(2, 30), (5, 60)]
+
+
+def test_hourly_buckets_follow_the_local_clock_across_dst():
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    # 2026-03-29: clocks jump from 02:00 to 03:00, a 23-hour day.
+    hours = buckets(dt.date(2026, 3, 29), dt.date(2026, 3, 29), "hour", berlin)
+    assert len(hours) == 23
+    assert hours[0].hour == 0 and hours[-1].hour == 23

@@ -106,3 +106,43 @@ def test_query_count_does_not_grow_with_items(client, youtube_account, page):
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+def test_hourly_charts_show_every_reading_of_a_short_range(client, youtube_account):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from platforms.services.storage import MetricValue, snapshots_upsert
+
+    now = timezone.now().replace(minute=30)
+    for hours_ago in (0, 1, 3):
+        snapshots_upsert(
+            account=youtube_account,
+            values=[MetricValue("follower_count", 100 - hours_ago, "channels")],
+            fetched_at=now - dt.timedelta(hours=hours_ago),
+        )
+    client.force_login(youtube_account.owner)
+    url = reverse("dashboard:overview")
+    hourly = client.get(url, {"range": "2d", "granularity": "hour", "csv": "followers"})
+    assert len(hourly.content.decode().strip().splitlines()) - 1 == 3
+    daily = client.get(url, {"range": "2d", "granularity": "day", "csv": "followers"})
+    assert len(daily.content.decode().strip().splitlines()) - 1 <= 2
+    readings = client.get(
+        url, {"range": "2d", "granularity": "reading", "csv": "followers"}
+    )
+    assert [
+        line.split(",")[2] for line in readings.content.decode().splitlines()[1:]
+    ] == [
+        "97",
+        "99",
+        "100",
+    ]
+
+
+def test_hourly_buckets_are_refused_for_long_ranges(client, creator, youtube_account):
+    client.force_login(creator)
+    response = client.get(
+        reverse("dashboard:overview"), {"range": "90d", "granularity": "hour"}
+    )
+    assert "Hourly charts: at most 7 days" in response.content.decode()

@@ -31,3 +31,32 @@ def test_media_from_before_the_business_conversion_is_missing_with_a_reason(
             ).values_list("missing_reason", flat=True)
         )
     assert any("business account" in reason for reason in reasons)
+
+
+def test_a_throttled_backfill_moves_forward_on_each_attempt(
+    connect, collect, sb, limiter
+):
+    """Each attempt stores what it got; the next one does not ask again."""
+    from platforms.models import ApiCallLog
+
+    account = connect("instagram")
+    collect(account)
+    first = ApiCallLog.objects.filter(endpoint="graph.batch").count()
+    assert first > 0
+    # Same run again (as after a re-queue): every media already has insights.
+    from django.utils import timezone
+
+    from platforms.collectors import get_collector
+    from platforms.models import CollectionRun
+    from platforms.services.collection import Progress
+
+    run = CollectionRun.objects.get(account=account)
+    collector = get_collector(
+        account=account,
+        progress=Progress(run=run),
+        fetched_at=timezone.now(),
+        transport=sb.transport(),
+        limiter=limiter,
+    )
+    collector.collect(backfill=True)
+    assert ApiCallLog.objects.filter(endpoint="graph.batch").count() == first
