@@ -306,6 +306,9 @@ if SANDBOX:
 # 404) and the platforms.W001 check says why.
 
 SOCIALACCOUNT_ADAPTER = "platforms.oauth.adapter.SocialAccountAdapter"
+# Redirect URIs (/accounts/<provider>/login/callback/) must be https for
+# TikTok and Facebook: behind a TLS proxy, build them with https.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = envint("SOCIALACCOUNT_REQUESTS_TIMEOUT", 20)
 # Revenue metrics need Google's monetary scope (channel owners only).

@@ -396,3 +396,12 @@ def test_it_survives_a_broken_instagram_discovery(browser, sandbox, fault):
     assert response.status_code == 400
     assert "Facebook did not list your Pages" in response.content.decode()
     _assert_nothing_connected()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_it_sends_the_documented_https_redirect_uri(browser, settings, provider):
+    settings.ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"  # what HTTPS=1 sets
+    query = parse_qs(urlsplit(start_connect(browser, provider)).query)
+    assert query["redirect_uri"] == [
+        f"https://testserver/accounts/{provider}/login/callback/"
+    ]
