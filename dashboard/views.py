@@ -24,7 +24,8 @@ def _zone(request: HttpRequest) -> zoneinfo.ZoneInfo:
 
 
 def _range(request: HttpRequest, tz: zoneinfo.ZoneInfo) -> tuple[RangeForm, DateRange]:
-    form = RangeForm(request.GET or None)
+    # Defaults first, so the form shows what the charts use.
+    form = RangeForm({"range": "28d", "granularity": "day", **request.GET.dict()})
     return form, form.date_range(timezone.now().astimezone(tz).date(), tz)
 
 
