@@ -171,22 +171,7 @@ def overview_page(
             }
         )
     chart_list = [
-        _series_chart(
-            "followers",
-            selectors.snapshot_series(
-                account_ids=ids,
-                metric="follower_count",
-                start=rng.start,
-                end=rng.end,
-                tz=tz,
-                granularity=rng.granularity,  # type: ignore[arg-type]
-            ),
-            names=names,
-            rng=rng,
-            title="Followers over time",
-            y_title="followers",
-            source="account counters (user info, channels, IG user)",
-        ),
+        _followers_chart(accounts, rng, tz, title="Followers over time"),
         _series_chart(
             "views",
             selectors.snapshot_series(
@@ -215,36 +200,22 @@ def account_page(
     names = _names([account])
     granularity = rng.granularity
     chart_list = [
+        _followers_chart([account], rng, tz, title="Followers"),
+        _views_per_period(account, rng, tz),
         _series_chart(
-            "followers",
-            selectors.snapshot_series(
+            "follower-gain",
+            selectors.daily_series(
                 account_ids=ids,
-                metric="follower_count",
-                start=rng.start,
-                end=rng.end,
-                tz=tz,
-                granularity=granularity,  # type: ignore[arg-type]
-            ),
-            names=names,
-            rng=rng,
-            title="Followers",
-            y_title="followers",
-            source="account counter",
-        ),
-        _series_chart(
-            "daily-views",
-            selectors.item_daily_totals(
-                account_ids=ids,
-                metric="view_count",
+                metric="follower_gain",
                 start=rng.start,
                 end=rng.end,
                 granularity=granularity,  # type: ignore[arg-type]
             ),
             names=names,
             rng=rng,
-            title="Views per period",
-            y_title="views",
-            source="per-day views of each item",
+            title="New followers per period",
+            y_title="new followers",
+            source="YouTube Analytics subscribersGained; Instagram follower_count",
         ),
         _series_chart(
             "engagement",
@@ -262,6 +233,40 @@ def account_page(
         "charts": chart_list,
         "top": top_items(account=account, sort=sort, page=page),
     }
+
+
+def _followers_chart(
+    accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo, *, title: str
+) -> Chart:
+    """Follower readings, and before the first one an estimate from daily gains."""
+    ids = [a.pk for a in accounts]
+    names = _names(accounts)
+    points = selectors.snapshot_series(
+        account_ids=ids,
+        metric="follower_count",
+        start=rng.start,
+        end=rng.end,
+        tz=tz,
+        granularity=rng.granularity,  # type: ignore[arg-type]
+    )
+    if rng.granularity == "day":
+        # Estimated lines are their own traces (keyed by the negative id), so
+        # a reader never mistakes them for readings.
+        for point in selectors.follower_history_estimate(
+            account_ids=ids, start=rng.start, end=rng.end, tz=tz
+        ):
+            points.append(Point(-point.account_id, point.bucket, point.value))
+            names[-point.account_id] = f"{names[point.account_id]} (estimated)"
+    return _series_chart(
+        "followers",
+        points,
+        names=names,
+        rng=rng,
+        title=title,
+        y_title="followers",
+        source="account counters; before the first reading, estimated backwards "
+        "from daily follower gains (YouTube Analytics, Instagram insights)",
+    )
 
 
 def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> Chart:

@@ -18,6 +18,7 @@ from django.db.models import (
     F,
     FloatField,
     Max,
+    Min,
     OuterRef,
     QuerySet,
     Subquery,
@@ -348,3 +349,73 @@ def items_published_per_bucket(
     )
     cut = "day" if granularity == "reading" else granularity
     return {_as_date(row["bucket"], cut): row["n"] for row in rows}
+
+
+def follower_history_estimate(
+    *, account_ids: list[int], start: dt.date, end: dt.date, tz: ZoneInfo
+) -> list[Point]:
+    """Followers on days before the first reading, from the daily gains.
+
+    YouTube (subscribersGained - subscribersLost) and Instagram (new
+    followers per day) give per-day changes for months back; walking them
+    backwards from the oldest follower count stored gives the history an
+    account had before it was connected. Estimated, and labelled so.
+    """
+    first = (
+        MetricSnapshot.objects.filter(
+            account_id__in=account_ids, metric="follower_count", item__isnull=True
+        )
+        .exclude(value_int__isnull=True, value_float__isnull=True)
+        .values("account_id")
+        .annotate(at=Min("fetched_at"))
+    )
+    anchors = {row["account_id"]: row["at"] for row in first}
+    if not anchors:
+        return []
+    changes = (
+        DailyMetric.objects.filter(
+            account_id__in=list(anchors),
+            item__isnull=True,
+            metric__in=["follower_gain", "follower_loss"],
+            day__gte=start,
+        )
+        .values("account_id", "day", "metric")
+        .annotate(total=Sum(_numeric()))
+        .order_by("account_id", "-day")
+    )
+    net: dict[int, dict[dt.date, float]] = {}
+    for row in changes:
+        sign = -1 if row["metric"] == "follower_loss" else 1
+        days = net.setdefault(row["account_id"], {})
+        days[row["day"]] = days.get(row["day"], 0) + sign * (row["total"] or 0)
+    points = []
+    for account_id, anchor_at in anchors.items():
+        anchor_day = anchor_at.astimezone(tz).date()
+        count = _first_value(account_id, anchor_at)
+        if count is None or account_id not in net:
+            continue
+        # followers at the end of day d = followers at the anchor minus what
+        # was gained after d and up to the anchor.
+        day = anchor_day - dt.timedelta(days=1)
+        running = count - net[account_id].get(anchor_day, 0)
+        while day >= start:
+            if start <= day <= end:
+                points.append(Point(account_id, day, _tidy(running)))
+            running -= net[account_id].get(day, 0)
+            day -= dt.timedelta(days=1)
+    return sorted(points, key=lambda p: (p.account_id, p.bucket))
+
+
+def _first_value(account_id: int, at: dt.datetime) -> float | None:
+    row = (
+        MetricSnapshot.objects.filter(
+            account_id=account_id,
+            metric="follower_count",
+            item__isnull=True,
+            fetched_at=at,
+        )
+        .annotate(v=_numeric())
+        .values_list("v", flat=True)
+        .first()
+    )
+    return row

@@ -108,3 +108,34 @@ def test_another_creators_account_is_404(youtube_account, other_creator):
         selectors.account_get_for_user(
             user=other_creator, account_id=youtube_account.pk
         )
+
+
+def test_follower_history_before_the_first_reading_is_estimated_from_gains(
+    youtube_account,
+):
+    anchor = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    snapshots_upsert(
+        account=youtube_account,
+        values=[MetricValue("follower_count", 1000, "channels")],
+        fetched_at=anchor,
+    )
+    daily_values_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue("follower_gain", 10, "reports", day=dt.date(2026, 3, 9)),
+            MetricValue("follower_loss", 2, "reports", day=dt.date(2026, 3, 9)),
+            MetricValue("follower_gain", 5, "reports", day=dt.date(2026, 3, 8)),
+        ],
+        fetched_at=anchor,
+    )
+    estimate = selectors.follower_history_estimate(
+        account_ids=[youtube_account.pk],
+        start=dt.date(2026, 3, 7),
+        end=dt.date(2026, 3, 10),
+        tz=ZoneInfo("UTC"),
+    )
+    assert [(p.bucket.day, p.value) for p in estimate] == [
+        (7, 987),
+        (8, 992),
+        (9, 1000),
+    ]
