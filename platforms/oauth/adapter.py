@@ -27,6 +27,7 @@ from platforms.logging import redact
 from platforms.models import ConnectedAccount
 from platforms.oauth.connect import connect_from_login, saved_accounts
 from platforms.oauth.discovery import ConnectError
+from platforms.oauth.replies import ProfileError
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def explain_error(
             "after going back in the browser or reloading the page. Nothing "
             "was changed. Start again from the Connections page."
         )
+    if isinstance(exception, ProfileError):
+        return str(exception)
     if isinstance(exception, OAuth2Error):
         return (
             "The platform did not accept the authorization (it may have expired "

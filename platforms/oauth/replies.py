@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+
 
 class _Response(Protocol):
     def json(self) -> Any: ...
@@ -19,3 +21,7 @@ def json_object(response: _Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+class ProfileError(OAuth2Error):
+    """The platform's profile call failed; the message is shown to the creator."""

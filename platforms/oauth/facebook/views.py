@@ -13,7 +13,6 @@ from allauth.socialaccount.providers.facebook.flows import compute_appsecret_pro
 from allauth.socialaccount.providers.facebook.views import (
     FacebookOAuth2Adapter as AllauthFacebookOAuth2Adapter,
 )
-from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import (
     OAuth2CallbackView,
     OAuth2LoginView,
@@ -22,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from platforms.oauth.grant import OAuthGrant, attach_grant
-from platforms.oauth.replies import json_object
+from platforms.oauth.replies import ProfileError, json_object
 
 
 def graph_url(path: str) -> str:
@@ -58,7 +57,10 @@ class FacebookOAuth2Adapter(AllauthFacebookOAuth2Adapter):
         user = json_object(response)
         if not response.ok or not user.get("id"):
             code = (user.get("error") or {}).get("code", response.status_code)
-            raise OAuth2Error(f"Facebook /me failed: {code}")
+            raise ProfileError(
+                f"Facebook did not return your profile ({code}). Nothing was "
+                "changed; please try again."
+            )
         login = provider.sociallogin_from_response(request, user)
         return attach_grant(login, OAuthGrant.from_token_response(kwargs["response"]))
 

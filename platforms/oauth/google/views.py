@@ -9,7 +9,6 @@ from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
 from allauth.socialaccount.providers.google.views import (
     GoogleOAuth2Adapter as AllauthGoogleOAuth2Adapter,
 )
-from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import (
     OAuth2CallbackView,
     OAuth2LoginView,
@@ -18,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from platforms.oauth.grant import OAuthGrant, attach_grant
-from platforms.oauth.replies import json_object
+from platforms.oauth.replies import ProfileError, json_object
 
 
 class GoogleOAuth2Adapter(AllauthGoogleOAuth2Adapter):
@@ -47,7 +46,10 @@ class GoogleOAuth2Adapter(AllauthGoogleOAuth2Adapter):
             response = session.get(self.identity_url, headers=headers)
         user = json_object(response)
         if not response.ok or not (user.get("sub") or user.get("id")):
-            raise OAuth2Error(f"Google userinfo failed: HTTP {response.status_code}")
+            raise ProfileError(
+                f"Google did not return your profile (HTTP {response.status_code}). "
+                "Nothing was changed; please try again."
+            )
         login = self.get_provider().sociallogin_from_response(request, user)
         return attach_grant(login, OAuthGrant.from_token_response(kwargs["response"]))
 

@@ -54,8 +54,18 @@ def start_connect(client: Client, provider: str, **params: str) -> str:
     return response["Location"]
 
 
-def consent(authorize_url: str, *, decision: str = "approve", account: str = "") -> str:
-    """Answer the sandbox consent page; return the redirect back to us."""
+def consent(
+    authorize_url: str,
+    *,
+    decision: str = "approve",
+    account: str = "",
+    scope: str | None = None,
+) -> str:
+    """Answer the sandbox consent page; return the redirect back to us.
+
+    `scope` replaces the requested scopes, as a creator unticking some
+    permissions on the real consent screens would.
+    """
     page = httpx.get(authorize_url)
     assert page.status_code == 200, page.text[:500]
     form = parse_consent(page.text)
@@ -64,6 +74,8 @@ def consent(authorize_url: str, *, decision: str = "approve", account: str = "")
         "account": account or form.checked,
         "decision": decision,
     }
+    if scope is not None:
+        data["scope"] = scope
     answer = httpx.post(authorize_url, data=data)
     assert answer.status_code in (302, 303), answer.text[:500]
     return answer.headers["location"]
@@ -82,9 +94,10 @@ def connect(
     *,
     decision: str = "approve",
     account: str = "",
+    scope: str | None = None,
     **params: str,
 ) -> HttpResponse:
     """The whole round trip: Connect button, consent page, callback."""
     authorize_url = start_connect(client, provider, **params)
-    back = consent(authorize_url, decision=decision, account=account)
+    back = consent(authorize_url, decision=decision, account=account, scope=scope)
     return follow_back(client, back)

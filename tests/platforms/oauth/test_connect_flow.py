@@ -223,6 +223,7 @@ def test_it_reports_a_failing_profile_call(browser, sandbox):
     sandbox.faults.add("status_500", platform="tiktok", endpoint="tiktok.user.info")
     response = connect(browser, "tiktok")
     assert response.status_code == 401
+    assert "TikTok did not return your profile" in response.content.decode()
     _assert_nothing_connected()
 
 
@@ -405,3 +406,48 @@ def test_it_sends_the_documented_https_redirect_uri(browser, settings, provider)
     assert query["redirect_uri"] == [
         f"https://testserver/accounts/{provider}/login/callback/"
     ]
+
+
+def test_it_asks_tiktok_only_for_fields_of_granted_scopes(
+    browser, sandbox, django_capture_on_commit_callbacks
+):
+    response = _connect(
+        browser,
+        "tiktok",
+        django_capture_on_commit_callbacks,
+        scope="user.info.basic,video.list",
+    )
+    assert response["Location"] == "/connections/"
+    account = ConnectedAccount.objects.get()
+    assert account.status == ConnectedAccount.Status.ACTIVE
+    assert account.display_name  # from user.info.basic
+    assert account.handle == ""  # username needs user.info.profile
+    assert account.credential.scopes == ["user.info.basic", "video.list"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "scope", "missing"),
+    [
+        ("tiktok", "user.info.basic,user.info.profile", "video.list"),
+        (
+            "google",
+            "openid email profile https://www.googleapis.com/auth/youtube.readonly",
+            "yt-analytics.readonly",
+        ),
+    ],
+)
+def test_it_marks_reconnect_needed_when_a_permission_was_unticked(
+    browser, provider, scope, missing, task_queue, django_capture_on_commit_callbacks
+):
+    _connect(browser, provider, django_capture_on_commit_callbacks, scope=scope)
+    account = ConnectedAccount.objects.get()
+    assert account.status == ConnectedAccount.Status.RECONNECT_NEEDED
+    assert missing in account.status_reason
+    assert task_queue.tasks() == []
+
+
+def test_it_explains_a_tiktok_login_without_basic_user_info(browser):
+    response = connect(browser, "tiktok", scope="video.list")
+    assert response.status_code == 401
+    assert "did not share your basic profile" in response.content.decode()
+    _assert_nothing_connected()
