@@ -2,23 +2,46 @@
 
 video/list returns each video's counts with the listing, so one pass of
 20-video pages gives items and counters together: ⌈videos / 20⌉ + 1
-requests per run. The Display API has no per-day history; daily values for
-TikTok come from the Business API, which this collector does not read yet.
+requests per run. The Display API has no per-day history; for business
+accounts the API for Business (`business/get`) gives the account's daily
+views, interactions and follower changes (60 days back) and its audience.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from platforms.clients.tiktok import VIDEO_FIELDS, VIDEO_LIST_PAGE
+from platforms.clients.tiktok_business import validate_business_reply
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
+from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
-from platforms.models import ContentItem
-from platforms.services.storage import ItemData, MetricValue
+from platforms.models import ConnectedAccount, ContentItem
+from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 SOURCE_LIST = "tiktok.video.list"
+SOURCE_BUSINESS = "tiktok.business.get"
+#: Business API error code for "this is not a business account".
+NOT_BUSINESS = "40001"
+#: The Business API reads at most 60 days back.
+BUSINESS_BACKFILL_DAYS = 59
+BUSINESS_DAILY = {
+    "video_views": "view_count",
+    "likes": "like_count",
+    "comments": "comment_count",
+    "shares": "share_count",
+    "profile_views": "profile_views",
+    "daily_new_followers": "follower_gain",
+    "daily_lost_followers": "follower_loss",
+}
+#: field → (distribution kind, bucket key in each row)
+BUSINESS_AUDIENCE = {
+    "audience_countries": ("country", "country"),
+    "audience_genders": ("age_gender", "gender"),
+}
 SOURCE_USER = "tiktok.user.info"
 VIDEO_COUNTS = ("view_count", "like_count", "comment_count", "share_count")
 USER_COUNTS = ("follower_count", "following_count", "likes_count", "video_count")
@@ -48,6 +71,7 @@ class TikTokCollector(BaseCollector):
             seen.update(pks)
             self.progress.advance(len(videos))
         self.mark_vanished(seen)
+        self.collect_business_days(backfill=backfill)
         self.store_snapshots(
             [
                 MetricValue(
@@ -59,6 +83,79 @@ class TikTokCollector(BaseCollector):
             ]
         )
         return self.outcome
+
+    def collect_business_days(self, *, backfill: bool) -> None:
+        """Daily account metrics and audience, for business accounts.
+
+        Whether an account is a business account only shows when the
+        Business API answers (40001: it is not); the answer is remembered.
+        """
+        if self.account.account_type == ConnectedAccount.AccountType.PERSONAL:
+            return
+        today = self.fetched_at.date()
+        start = today - dt.timedelta(days=BUSINESS_BACKFILL_DAYS if backfill else 7)
+        try:
+            # Reference: https://business-api.tiktok.com/portal/docs?id=1765447286543361
+            data = self.client.request(
+                SOURCE_BUSINESS,
+                "GET",
+                f"{self.client.business_url}/open_api/v1.3/business/get/",
+                params={
+                    "business_id": self.client.business_id,
+                    "start_date": start.isoformat(),
+                    "end_date": (today - dt.timedelta(days=1)).isoformat(),
+                    "fields": json.dumps([*BUSINESS_DAILY, *BUSINESS_AUDIENCE]),
+                },
+                headers={"Access-Token": self.client.authenticate()},
+                auth=False,
+                validate=lambda response, endpoint: validate_business_reply(
+                    self.client, response, endpoint
+                ),
+            )
+        except PlatformError as error:
+            if str(error.code) == NOT_BUSINESS:
+                self._remember_type(ConnectedAccount.AccountType.PERSONAL)
+                return
+            self.item_failed("business daily metrics", error)
+            return
+        self._remember_type(ConnectedAccount.AccountType.BUSINESS)
+        values = []
+        for row in data.get("metrics") or []:
+            day = dt.date.fromisoformat(str(row.get("date")))
+            for field, metric in BUSINESS_DAILY.items():
+                if row.get(field) is not None:
+                    values.append(
+                        MetricValue(
+                            metric,
+                            to_int(row[field], field=field),
+                            SOURCE_BUSINESS,
+                            day=day,
+                        )
+                    )
+        self.store_daily(values)
+        distributions = []
+        for field, (kind, key) in BUSINESS_AUDIENCE.items():
+            rows = data.get(field) or []
+            if rows:
+                distributions.append(
+                    DistributionData(
+                        kind=kind,
+                        day=today,
+                        data=[
+                            {"key": r.get(key), "value": r.get("percentage")}
+                            for r in rows
+                        ],
+                        source=SOURCE_BUSINESS,
+                    )
+                )
+        self.store_distributions(distributions)
+
+    def _remember_type(self, account_type: str) -> None:
+        if self.account.account_type != account_type:
+            ConnectedAccount.objects.filter(pk=self.account.pk).update(
+                account_type=account_type
+            )
+            self.account.account_type = account_type
 
     def collect_user(self) -> None:
         user = self.client.get_user_metrics()

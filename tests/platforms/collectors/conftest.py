@@ -72,13 +72,15 @@ def connect(sb, creator):
 
     def make(platform: str, index: int = 0) -> ConnectedAccount:
         world_account = sb.world.accounts(platform)[index]
+        reply = sb.issue_tokens(platform, world_account.id)
         account = ConnectedAccount.objects.create(
             owner=creator,
             platform=platform,
-            platform_user_id=world_account.external_id,
+            # TikTok's open_id is per app, as the token reply says.
+            platform_user_id=reply.get("open_id") or world_account.external_id,
             handle=world_account.handle,
         )
-        save_token_reply(account, sb.issue_tokens(platform, world_account.id))
+        save_token_reply(account, reply)
         return account
 
     return make

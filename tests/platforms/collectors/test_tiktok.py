@@ -41,3 +41,26 @@ def test_counts_above_32_bits_are_kept_exactly(connect, collect):
         ).values_list("value_int", flat=True)
         biggest = max(biggest, *values)
     assert biggest > 2**31
+
+
+def test_business_accounts_get_daily_history_and_personal_ones_are_remembered(
+    connect, collect, sb
+):
+    from platforms.models import ConnectedAccount, DailyMetric
+
+    kinds = set()
+    for index, world_account in enumerate(sb.world.accounts("tiktok")):
+        account = connect("tiktok", index)
+        collect(account)
+        account.refresh_from_db()
+        kinds.add(account.account_type)
+        days = DailyMetric.objects.filter(
+            account=account, item=None, metric="view_count"
+        )
+        if world_account.business:
+            assert account.account_type == ConnectedAccount.AccountType.BUSINESS
+            assert days.count() >= 30
+        else:
+            assert account.account_type == ConnectedAccount.AccountType.PERSONAL
+            assert not days.exists()
+    assert kinds == {"business", "personal"}
