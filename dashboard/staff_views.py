@@ -11,11 +11,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard import charts
-from platforms import monitoring
-from platforms.models import ErrorLog, Platform
+from platforms import explorer, monitoring
+from platforms.models import ConnectedAccount, ErrorLog, Platform
 
 HEALTH_WINDOWS = {"1h": 1, "24h": 24, "7d": 24 * 7}
 
@@ -134,4 +134,46 @@ def api_health(request: HttpRequest) -> HttpResponse:
             "health": monitoring.api_health(since=since),
             "chart": charts.to_html(figure, div_id="chart-health") if over_time else "",
         },
+    )
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def api_explorer(request: HttpRequest) -> HttpResponse:
+    """Send one allowed read request for a connected account (limits apply)."""
+    accounts = ConnectedAccount.objects.exclude(
+        status=ConnectedAccount.Status.DISCONNECTED
+    ).select_related("owner")
+    result, error, chosen = None, "", {}
+    if request.method == "POST":
+        chosen = {
+            "account": request.POST.get("account", ""),
+            "endpoint": request.POST.get("endpoint", ""),
+        }
+        account = (
+            accounts.filter(pk=chosen["account"]).first()
+            if chosen["account"].isdigit()
+            else None
+        )
+        endpoint = explorer.ENDPOINTS.get(chosen["endpoint"])
+        if account is None or endpoint is None:
+            error = "Pick a connected account and an endpoint."
+        elif endpoint.platform != account.platform:
+            error = (
+                f"{endpoint.label} is a {endpoint.platform} endpoint; pick a "
+                f"{account.get_platform_display()} one for this account."
+            )
+        else:
+            result = explorer.explorer_call(account=account, endpoint_key=endpoint.key)
+    return render(
+        request,
+        "dashboard/staff/api_explorer.html",
+        {
+            "accounts": accounts,
+            "endpoints": explorer.ENDPOINTS.values(),
+            "result": result,
+            "error": error,
+            "chosen": chosen,
+        },
+        status=400 if error else 200,
     )

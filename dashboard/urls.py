@@ -20,6 +20,7 @@ urlpatterns = [
         name="staff-error-resolve",
     ),
     path("staff/api-health/", staff_views.api_health, name="staff-api-health"),
+    path("staff/api-explorer/", staff_views.api_explorer, name="staff-api-explorer"),
     path("healthz", views.healthz, name="healthz"),
     path("connections/", connections.connections, name="connections"),
     path(

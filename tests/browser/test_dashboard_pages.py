@@ -60,6 +60,7 @@ def test_staff_open_the_monitoring_pages(
         ("dashboard:staff-rate-limits", "Rate limits"),
         ("dashboard:staff-errors", "Error log"),
         ("dashboard:staff-api-health", "API health"),
+        ("dashboard:staff-api-explorer", "API explorer"),
     ):
         page.goto(live_server.url + reverse(name))
         assert page.get_by_role("heading", level=1, name=heading).is_visible()

@@ -130,3 +130,21 @@ def test_rate_limit_page_shows_blocked_buckets(client, staff_user, time_machine)
     html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
     assert "300 / 600" in html
     assert "429 from platform" in html
+
+
+def test_the_api_explorer_is_staff_only_and_validates_its_form(
+    client, creator, staff_user, youtube_account
+):
+    url = reverse("dashboard:staff-api-explorer")
+    client.force_login(creator)
+    assert client.get(url).status_code == 302
+    client.force_login(staff_user)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "youtube.channels" in page.content.decode()
+    wrong = client.post(
+        url, {"account": youtube_account.pk, "endpoint": "tiktok.user.info"}
+    )
+    assert wrong.status_code == 400
+    assert "pick a YouTube one" in wrong.content.decode()
+    assert client.post(url, {"account": "", "endpoint": ""}).status_code == 400
