@@ -113,20 +113,32 @@ def _account_rows(
 @require_GET
 def connections(request: HttpRequest) -> HttpResponse:
     options = _connect_options(request)
-    runs = (
-        CollectionRun.objects.filter(account__owner=request.user)
-        .select_related("account")
-        .order_by("-queued_at")[:RECENT_RUNS]
-    )
     return render(
         request,
         "dashboard/connections.html",
         {
             "connect_options": list(options.values()),
             "rows": _account_rows(request, options),
-            "runs": runs,
+            **_runs_context(request),
         },
     )
+
+
+def _runs_context(request: HttpRequest) -> dict:
+    runs = list(
+        CollectionRun.objects.filter(account__owner=request.user)
+        .select_related("account")
+        .order_by("-queued_at")[:RECENT_RUNS]
+    )
+    active = any(run.status in CollectionRun.ACTIVE_STATUSES for run in runs)
+    return {"runs": runs, "active_runs": active}
+
+
+@login_required
+@require_GET
+def connection_runs(request: HttpRequest) -> HttpResponse:
+    """The runs table alone, for the page's progress polling."""
+    return render(request, "dashboard/partials/runs.html", _runs_context(request))
 
 
 @login_required

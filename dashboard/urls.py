@@ -23,6 +23,7 @@ urlpatterns = [
     path("staff/api-explorer/", staff_views.api_explorer, name="staff-api-explorer"),
     path("healthz", views.healthz, name="healthz"),
     path("connections/", connections.connections, name="connections"),
+    path("connections/runs/", connections.connection_runs, name="connection_runs"),
     path(
         "connections/<int:account_id>/disconnect/",
         connections.disconnect,

@@ -146,3 +146,26 @@ def test_hourly_buckets_are_refused_for_long_ranges(client, creator, youtube_acc
         reverse("dashboard:overview"), {"range": "90d", "granularity": "hour"}
     )
     assert "Hourly charts: at most 7 days" in response.content.decode()
+
+
+def test_the_runs_fragment_shows_live_progress_to_its_owner_only(
+    client, youtube_account, other_creator
+):
+    from platforms.models import CollectionRun
+
+    CollectionRun.objects.create(
+        account=youtube_account,
+        kind="backfill",
+        status="running",
+        progress_done=30,
+        progress_total=120,
+    )
+    url = reverse("dashboard:connection_runs")
+    client.force_login(youtube_account.owner)
+    html = client.get(url).content.decode()
+    assert 'data-active="1"' in html
+    assert "25% (30 of 120)" in html
+    client.force_login(other_creator)
+    html = client.get(url).content.decode()
+    assert "30 of 120" not in html
+    assert 'data-active="0"' in html
