@@ -132,7 +132,12 @@ DEFAULT_RATES: dict[str, dict[str, str]] = {
         "user_metrics": "500/d",
         "analytics": "100/h",
     },
-    "youtube": {},
+    # Per project, short-term: Google answers rateLimitExceeded past roughly
+    # 3,000 requests per 100 s (unsure; configurable), whatever the daily quota.
+    "youtube": {
+        "data_api": "3000/100s",
+        "analytics": "3000/100s",
+    },
     "instagram": {
         "user_profile": "200/h",
         "media_metrics": "500/h",
@@ -155,6 +160,10 @@ ENDPOINT_CLASSES: dict[str, tuple[tuple[str, bool], ...]] = {
     "graph.media.insights": (("media_metrics", True),),
     "graph.story.insights": (("story_metrics", True),),
     "graph.business_discovery": (("business_discovery", True),),
+    "youtube.channels": (("data_api", False),),
+    "youtube.playlistItems": (("data_api", False),),
+    "youtube.videos": (("data_api", False),),
+    "youtube.analytics.reports": (("analytics", False),),
 }
 
 

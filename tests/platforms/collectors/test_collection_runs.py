@@ -167,3 +167,21 @@ def test_the_planner_stretches_intervals_to_fit_the_quota(creator, settings):
     # against 70 usable.
     assert factors["youtube"] == pytest.approx(360 / 70)
     assert factors["tiktok"] == 1.0
+
+
+def test_youtube_requests_share_the_projects_short_term_window(
+    connect, settings, sb, limiter
+):
+    """Past the per-project window a run is re-queued, never sent on."""
+    from platforms.ratelimit import forget_known_buckets
+
+    settings.PLATFORM_RATE_LIMITS = {"youtube": {"data_api": "2/100s"}}
+    forget_known_buckets()
+    account = connect("youtube")
+    run = collection.run_create(account=account, kind="backfill")
+    run = collection.run_execute(
+        run_id=run.pk, transport=sb.transport(), limiter=limiter
+    )
+    assert run.status == "queued"
+    assert "local rate limit" in run.error_summary
+    assert sb.requests.throttled_count() == 0
