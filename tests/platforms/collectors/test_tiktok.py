@@ -64,3 +64,22 @@ def test_business_accounts_get_daily_history_and_personal_ones_are_remembered(
             assert account.account_type == ConnectedAccount.AccountType.PERSONAL
             assert not days.exists()
     assert kinds == {"business", "personal"}
+
+
+def test_collection_keeps_working_across_two_days_of_token_rotation(
+    connect, collect, sb, time_machine
+):
+    """TikTok access tokens last a day and every refresh rotates the refresh
+    token: two days later collection still works, one refresh a day."""
+    from platforms.models import Credential
+
+    account = connect("tiktok")
+    assert collect(account).status == "succeeded"
+    first_refresh = Credential.objects.get(account=account).refresh_token
+    for day in (1, 2):
+        sb.clock.advance(86400)
+        time_machine.shift(86400)
+        run = collect(account, backfill=False)
+        assert run.status == "succeeded", run.error_summary
+        assert sb.requests.count(endpoint="tiktok.oauth.token") == day
+    assert Credential.objects.get(account=account).refresh_token != first_refresh

@@ -69,3 +69,30 @@ def test_hidden_likes_are_missing_not_zero(connect, collect):
             assert "hidden" in hidden.first().missing_reason
             found = True
     assert found
+
+
+def test_deleted_and_private_videos_are_never_content_and_keep_history(
+    connect, collect
+):
+    """Placeholders in the uploads playlist never become items; a video that
+    was content and then disappears is marked, with its history kept."""
+    account = connect("youtube")
+    collect(account)
+    missing = ContentItem.objects.filter(account=account).exclude(
+        availability="available"
+    )
+    assert not missing.exists()  # placeholders were not stored as content
+    video = ContentItem.objects.filter(account=account).first()
+    from platforms.services.storage import items_mark_unavailable
+
+    items_mark_unavailable(
+        account=account,
+        platform_item_ids=[video.platform_item_id],
+        availability="deleted",
+        since=video.first_seen_at,
+    )
+    assert MetricSnapshot.objects.filter(item=video).exists()
+    # Listed again: available again, same row, same history.
+    collect(account, backfill=False)
+    video.refresh_from_db()
+    assert video.availability == "available"
