@@ -29,6 +29,12 @@ def _range(request: HttpRequest, tz: zoneinfo.ZoneInfo) -> tuple[RangeForm, Date
     return form, form.date_range(timezone.now().astimezone(tz).date(), tz)
 
 
+def _as_of(accounts: list) -> object:
+    """When the freshest of these accounts was last collected."""
+    times = [a.last_collected_at for a in accounts if a.last_collected_at]
+    return max(times) if times else None
+
+
 def _render_or_csv(
     request: HttpRequest, template: str, context: dict, filename: str
 ) -> HttpResponse:
@@ -52,7 +58,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     tz = _zone(request)
     form, rng = _range(request, tz)
     accounts = list(selectors.accounts_for_user(request.user))
-    context = {"form": form, "range": rng, "accounts": accounts, "tz": tz}
+    context = {
+        "form": form,
+        "range": rng,
+        "accounts": accounts,
+        "tz": tz,
+        "as_of": _as_of(accounts),
+    }
     if accounts:
         context |= pages.overview_page(accounts=accounts, rng=rng, tz=tz)
     return _render_or_csv(request, "dashboard/overview.html", context, "overview")
@@ -63,7 +75,13 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     account = selectors.account_get_for_user(user=request.user, account_id=account_id)
     tz = _zone(request)
     form, rng = _range(request, tz)
-    context = {"form": form, "range": rng, "account": account, "tz": tz}
+    context = {
+        "form": form,
+        "range": rng,
+        "account": account,
+        "tz": tz,
+        "as_of": account.last_collected_at,
+    }
     context |= pages.account_page(
         account=account,
         rng=rng,
@@ -81,7 +99,13 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.item_get_for_user(user=request.user, item_id=item_id)
     tz = _zone(request)
     form, rng = _range(request, tz)
-    context = {"form": form, "range": rng, "item": item, "account": item.account}
+    context = {
+        "form": form,
+        "range": rng,
+        "item": item,
+        "account": item.account,
+        "as_of": item.account.last_collected_at,
+    }
     context |= pages.item_page(item=item, rng=rng, tz=tz)
     return _render_or_csv(request, "dashboard/item.html", context, f"item-{item.pk}")
 
@@ -91,7 +115,12 @@ def compare(request: HttpRequest) -> HttpResponse:
     tz = _zone(request)
     form, rng = _range(request, tz)
     accounts = list(selectors.accounts_for_user(request.user))
-    context = {"form": form, "range": rng, "accounts": accounts}
+    context = {
+        "form": form,
+        "range": rng,
+        "accounts": accounts,
+        "as_of": _as_of(accounts),
+    }
     if accounts:
         context |= pages.compare_page(accounts=accounts, rng=rng, tz=tz)
     return _render_or_csv(request, "dashboard/compare.html", context, "compare")
