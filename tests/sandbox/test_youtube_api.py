@@ -254,3 +254,85 @@ def test_it_refuses_unknown_metrics_and_revenue_without_the_monetary_scope(
     assert "sparkles" in unknown.json()["error"]["message"]
     assert revenue.status_code == 403
     assert revenue.json()["error"]["errors"][0]["reason"] == "forbidden"
+
+
+def matches(data_type, value):
+    """Whether one cell fits its column's dataType, as the real API sends them."""
+    if isinstance(value, bool):
+        return False
+    if data_type == "STRING":
+        return isinstance(value, str)
+    if data_type == "FLOAT":
+        return isinstance(value, float)
+    if data_type == "INTEGER":
+        # The documented quirk: INTEGER columns sometimes arrive as 12.0.
+        return isinstance(value, int) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    return False
+
+
+# The metrics each dimension accepts; every other metric goes with the rest.
+SPECIAL_METRICS = {
+    "viewerPercentage",
+    "audienceWatchRatio",
+    "relativeRetentionPerformance",
+}
+RETENTION = ["audienceWatchRatio", "relativeRetentionPerformance"]
+TYPED_CASES = {
+    "": None,
+    "day": None,
+    "month": None,
+    "video": None,
+    "country": None,
+    "insightTrafficSourceType": None,
+    "ageGroup": ["viewerPercentage"],
+    "gender": ["viewerPercentage"],
+    "ageGroup,gender": ["viewerPercentage"],
+    "elapsedVideoTimeRatio": RETENTION,
+}
+
+
+def test_the_typed_cases_cover_every_supported_dimension():
+    from platforms.sandbox.youtube.report import DIMENSIONS
+
+    covered = {d for case in TYPED_CASES for d in case.split(",") if d}
+    assert covered == set(DIMENSIONS)
+
+
+@pytest.mark.parametrize("dimensions", list(TYPED_CASES))
+def test_every_cell_matches_its_column_data_type(sb, client, dimensions):
+    from platforms.sandbox.youtube.report import FLOAT, INTEGER
+
+    scopes = [
+        YT + "youtube.readonly",
+        YT + "yt-analytics.readonly",
+        YT + "yt-analytics-monetary.readonly",
+    ]
+    token = sb.issue_tokens("youtube", "youtube-0", scopes)["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    metrics = TYPED_CASES[dimensions] or sorted((INTEGER | FLOAT) - SPECIAL_METRICS)
+    params = {"dimensions": dimensions, "metrics": ",".join(metrics)}
+    if dimensions == "elapsedVideoTimeRatio":
+        top = report(
+            client, auth, dimensions="video", metrics="views", sort="-views"
+        ).json()
+        params["filters"] = f"video=={top['rows'][0][0]}"
+
+    response = report(client, auth, **params)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    types = [h["dataType"] for h in body["columnHeaders"]]
+    assert [h["name"] for h in body["columnHeaders"]] == [
+        d for d in dimensions.split(",") if d
+    ] + metrics
+    assert set(types) <= {"STRING", "INTEGER", "FLOAT"}
+    assert body["rows"]
+    bad = [
+        (header["name"], header["dataType"], value)
+        for row in body["rows"]
+        for header, value in zip(body["columnHeaders"], row, strict=True)
+        if not matches(header["dataType"], value)
+    ]
+    assert bad == []

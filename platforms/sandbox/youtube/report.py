@@ -31,9 +31,12 @@ MONETARY = {
     "estimatedRedPartnerRevenue", "monetizedPlaybacks", "playbackBasedCpm",
     "adImpressions", "cpm",
 }  # fmt: skip
+# The column type of each dimension, as the real API labels it: every dimension
+# is a STRING except the retention curve's position, which is a FLOAT (0.01-1.0).
 DIMENSIONS = {
-    "day", "month", "video", "country", "ageGroup", "gender",
-    "elapsedVideoTimeRatio", "insightTrafficSourceType",
+    "day": "STRING", "month": "STRING", "video": "STRING", "country": "STRING",
+    "ageGroup": "STRING", "gender": "STRING", "insightTrafficSourceType": "STRING",
+    "elapsedVideoTimeRatio": "FLOAT",
 }  # fmt: skip
 # Per-view ratios of the count metrics.
 RATIOS = {
@@ -139,7 +142,8 @@ class AnalyticsReport:
                 ),
             )
         headers = [
-            {"name": d, "columnType": "DIMENSION", "dataType": "STRING"} for d in dims
+            {"name": d, "columnType": "DIMENSION", "dataType": DIMENSIONS[d]}
+            for d in dims
         ] + [
             {
                 "name": m,
@@ -286,7 +290,8 @@ class AnalyticsReport:
         elif metric in {"cpm", "playbackBasedCpm"}:
             return round(6 + 4 * noise, 3)
         elif metric in FLOAT:
-            return round(0.01 * noise, 3) if views else 0
+            # A FLOAT column stays a float even when it is zero.
+            return round(0.01 * noise, 3) if views else 0.0
         else:
             value = views * RATIOS.get(metric, 0.001) * noise
         number = int(value)
