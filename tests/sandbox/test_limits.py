@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -229,6 +230,91 @@ def test_it_reports_app_usage_and_throttles_with_code_4():
     assert over.json()["error"]["code"] == 4
     assert json.loads(over.headers["x-app-usage"])["call_count"] == 100
     assert graph(client, token).status_code == 200
+
+
+def app_usage(reply) -> int:
+    return json.loads(reply.headers["x-app-usage"])["call_count"]
+
+
+def test_the_app_limit_counts_only_accounts_holding_a_live_token():
+    # 10 calls per user and hour; a token lives for an hour.
+    sb, client = make(
+        {
+            "limits": {"graph": {"app_calls_per_user": 10}},
+            "tokens": {"facebook": {"long_ttl": 3600}},
+        }
+    )
+    early = sb.issue_tokens("instagram", 0)["access_token"]
+    sb.clock.advance(1800)
+    token = sb.issue_tokens("instagram", 1)["access_token"]
+    again = sb.issue_tokens("instagram", 1)["access_token"]
+    doomed = sb.issue_tokens("instagram", 2)["access_token"]
+
+    three_users = app_usage(graph(client, token))  # 1 call of 30
+    sb.tokens.revoke_family(sb.tokens.get(doomed).family)
+    two_users = app_usage(graph(client, token))  # 2 calls of 20
+    sb.tokens.revoke_family(sb.tokens.get(again).family)
+    still_two = app_usage(graph(client, early))  # 3 calls of 20
+    sb.clock.advance(1800)  # `early` expires; account 0 holds nothing live
+    one_user = app_usage(graph(client, token))  # 4 calls of 10
+
+    assert (three_users, two_users, still_two, one_user) == (3, 10, 15, 40)
+    assert sb.tokens.live_accounts("instagram", "sandbox-facebook-app-id", 0) == 2
+    assert sb.tokens.live_accounts("tiktok", "sandbox-facebook-app-id", 0) == 0
+
+
+@pytest.fixture
+def eager_thread_switches():
+    """Switch threads very often, so an unlocked read meets a concurrent write."""
+    import sys
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def test_graph_calls_and_token_issues_from_many_threads_never_fail(
+    serve, eager_thread_switches
+):
+    sb = Sandbox(
+        seed=7,
+        config={
+            "limits": {"graph": {"app_calls_per_user": 10**6, "user_calls": 10**6}}
+        },
+    )
+    base = serve(sb)
+    # A long-running sandbox has issued many tokens; counting users must not
+    # walk them all, nor trip over one being added meanwhile.
+    for n in range(20_000):
+        sb.issue_tokens("instagram", n % 3)
+    token = sb.issue_tokens("instagram", 0)["access_token"]
+    statuses: list[int] = []
+
+    def issue(n: int) -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for i in range(60):
+                reply = http.post(
+                    "/_sandbox/tokens",
+                    json={"platform": "instagram", "account": (n + i) % 3},
+                )
+                statuses.append(reply.status_code)
+
+    def call() -> None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            for _ in range(60):
+                statuses.append(graph(http, token).status_code)
+
+    threads = [threading.Thread(target=issue, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(statuses) == 360
+    assert set(statuses) == {200}
+    assert sb.tokens.live_accounts("instagram", "sandbox-facebook-app-id", 0) == 3
 
 
 def test_it_throttles_a_user_with_code_17():

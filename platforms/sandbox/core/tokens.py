@@ -8,6 +8,7 @@ token in it at once, as the platforms do.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from dataclasses import dataclass, field
 
@@ -67,6 +68,11 @@ class TokenStore:
     consented: set[tuple[str, str, str]] = field(default_factory=set)
     _counter: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Per (platform, client_id), per account: the expiry of each token that is
+    # neither revoked nor rotated, and the latest of them. Counting an app's
+    # users then costs O(its accounts), never O(every token ever issued).
+    _held: dict[tuple[str, str, str], dict[str, float]] = field(default_factory=dict)
+    _latest: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 
     def new_value(self, prefix: str, length: int = 40) -> str:
         with self.lock:
@@ -120,7 +126,36 @@ class TokenStore:
         with self.lock:
             self.tokens[value] = token
             self.families.setdefault(token.family, []).append(value)
+            expiry = math.inf if expires_at is None else expires_at
+            self._held.setdefault((platform, client_id, account_id), {})[value] = expiry
+            latest = self._latest.setdefault((platform, client_id), {})
+            latest[account_id] = max(latest.get(account_id, -math.inf), expiry)
         return token
+
+    def _release(self, token: Token) -> None:
+        """Forget a token that can never be valid again (lock held)."""
+        key = (token.platform, token.client_id, token.account_id)
+        held = self._held.get(key)
+        if held is None or held.pop(token.value, None) is None:
+            return
+        latest = self._latest[(token.platform, token.client_id)]
+        if held:
+            latest[token.account_id] = max(held.values())
+        else:
+            del self._held[key]
+            del latest[token.account_id]
+
+    def mark_rotated(self, token: Token) -> None:
+        """A refresh token was exchanged: it stops working (TikTok rotation)."""
+        with self.lock:
+            token.rotated = True
+            self._release(token)
+
+    def live_accounts(self, platform: str, client_id: str, now: float) -> int:
+        """How many accounts hold a valid token of this app at `now`."""
+        with self.lock:
+            latest = self._latest.get((platform, client_id), {})
+            return sum(1 for expiry in latest.values() if expiry > now)
 
     def get(self, value: str | None) -> Token | None:
         if not value:
@@ -135,6 +170,7 @@ class TokenStore:
                 token = self.tokens[value]
                 alive += not token.revoked
                 token.revoked = True
+                self._release(token)
             return alive
 
     def clear(self) -> None:
@@ -143,3 +179,5 @@ class TokenStore:
             self.tokens.clear()
             self.families.clear()
             self.consented.clear()
+            self._held.clear()
+            self._latest.clear()

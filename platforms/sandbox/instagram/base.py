@@ -167,16 +167,9 @@ class GraphBase(Service):
         now = self.now
         window = conf["window_seconds"]
         windows = self.sb.windows
-        users = max(
-            1,
-            len(
-                {
-                    t.account_id
-                    for t in self.sb.tokens.tokens.values()
-                    if t.platform == "instagram"
-                }
-            ),
-        )
+        # Graph's app limit scales with the app's users: accounts holding a live
+        # token of this app (revoked and expired tokens no longer count).
+        users = max(1, self.sb.tokens.live_accounts("instagram", token.client_id, now))
         app_limit = conf["app_calls_per_user"] * users
         checks: list[tuple[tuple[str, ...], int, int, str]] = [
             (

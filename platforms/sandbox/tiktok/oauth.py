@@ -224,7 +224,7 @@ class TikTokOAuth(TikTokBase):
                 return self.oauth_error(
                     "invalid_grant", "Refresh token is invalid or expired."
                 )
-            old.rotated = True
+            store.mark_rotated(old)
             reply = self._issue(
                 old.account_id, old.client_id, old.scopes, old.family, old.expires_at
             )
