@@ -133,3 +133,65 @@ def check_platform_credentials(app_configs: Any, **kwargs: Any) -> list:
                 )
             )
     return warnings
+
+
+# Numbers that parse (settings.py refuses those that don't) but must be above
+# zero: (environment variable, setting, key inside the setting).
+POSITIVE_NUMBERS = (
+    ("Q_WORKERS", "Q_CLUSTER", "workers"),
+    ("Q_TIMEOUT", "Q_CLUSTER", "timeout"),
+    ("Q_MAX_ATTEMPTS", "Q_CLUSTER", "max_attempts"),
+    ("YOUTUBE_DAILY_QUOTA", "YOUTUBE_DAILY_QUOTA", None),
+    ("HTTP_TIMEOUT_SECONDS", "HTTP_TIMEOUT_SECONDS", None),
+    ("SOCIALACCOUNT_REQUESTS_TIMEOUT", "SOCIALACCOUNT_REQUESTS_TIMEOUT", None),
+    ("COLLECTION_INTERVAL_SCALE", "COLLECTION_INTERVAL_SCALE", None),
+    ("COLLECTION_MAX_ATTEMPTS", "COLLECTION_MAX_ATTEMPTS", None),
+    ("COLLECTION_STALE_AFTER_SECONDS", "COLLECTION_STALE_AFTER_SECONDS", None),
+    ("API_CALL_LOG_RETENTION_DAYS", "API_CALL_LOG_RETENTION_DAYS", None),
+)
+
+
+@register()
+def check_positive_numbers(app_configs: Any, **kwargs: Any) -> list:
+    errors = []
+    for variable, setting, key in POSITIVE_NUMBERS:
+        value = getattr(settings, setting, None)
+        if key is not None:
+            value = (value or {}).get(key)
+        if value is not None and value <= 0:
+            errors.append(
+                Error(
+                    f"{variable} is {value}: it must be above zero.",
+                    hint=f"Set {variable} to a positive number or unset it.",
+                    id="platforms.E030",
+                )
+            )
+    return errors
+
+
+@register()
+def check_rate_limits(app_configs: Any, **kwargs: Any) -> list:
+    from platforms.ratelimit import Rate
+
+    errors = []
+    for platform, rates in getattr(settings, "PLATFORM_RATE_LIMITS", {}).items():
+        for endpoint_class, text in rates.items():
+            name = f"{platform}.{endpoint_class}"
+            problem = ""
+            if platform not in {"tiktok", "youtube", "instagram"} or not endpoint_class:
+                problem = "the name is not platform.endpoint_class"
+            else:
+                try:
+                    Rate.parse(text)
+                except ValueError as exc:
+                    problem = str(exc)
+            if problem:
+                errors.append(
+                    Error(
+                        f"PLATFORM_RATE_LIMITS entry {name}={text!r}: {problem}.",
+                        hint="Entries look like tiktok.video_query=600/m, "
+                        "comma-separated; platforms are tiktok, youtube, instagram.",
+                        id="platforms.E040",
+                    )
+                )
+    return errors

@@ -1,30 +1,66 @@
 """Settings for socialmetrics, read from the environment.
 
-Every variable is documented in `.env.example`. Mistakes a user can make are
-reported by the system checks in `platforms/checks.py`, not here: settings must
-import cleanly so `manage.py check` can explain what is wrong.
+Every variable is documented in `.env.example`. A value that cannot be parsed
+at all (a number like `10m`, a boolean like `ture`, an unreadable `_FILE`)
+stops here with an ImproperlyConfigured naming the variable, its value and the
+expected form: that message is the first thing a user sees. Values that parse
+but make no sense (timeout not below retry, a bad URL, a missing key) import
+cleanly and are reported by the system checks in `platforms/checks.py`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+def bad_value(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"Environment variable {name}={value!r} is not valid: expected {expected}. "
+        "Fix it or unset it (see .env.example)."
+    )
+
 
 def envbool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "")
+    if not value.strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE | FALSE:
+        raise bad_value(name, value, "1 or 0 (also true/false, yes/no, on/off)")
+    return word in TRUE
 
 
 def envint(name: str, default: int) -> int:
     value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+    if not value.strip():
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise bad_value(name, value, f"a whole number, e.g. {name}={default}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    if not value.strip():
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise bad_value(name, value, f"a number, e.g. {name}={default:g}")
+    return number
 
 
 def envlist(name: str, default: str = "") -> list[str]:
@@ -39,7 +75,12 @@ def envsecret(name: str, default: str = "") -> str:
     """Read NAME, or the contents of the file named by NAME_FILE (Docker secrets)."""
     path = os.environ.get(f"{name}_FILE")
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise bad_value(
+                f"{name}_FILE", path, f"a readable file ({exc.strerror or exc})"
+            ) from None
     return os.environ.get(name, default)
 
 
@@ -113,7 +154,15 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except ValueError as exc:
+        # The URL may hold a password: name the variable, never echo its value.
+        raise ImproperlyConfigured(
+            f"Environment variable DATABASE_URL is not a database URL ({exc}): "
+            "expected e.g. postgres://user:password@host:5432/socialmetrics. "
+            "Unset it to use SQLite."
+        ) from None
 else:
     DATABASES = {
         "default": {
@@ -393,15 +442,22 @@ COLLECTION_STALE_AFTER_SECONDS = envint("COLLECTION_STALE_AFTER_SECONDS", 300)
 COLLECTION_MAX_ATTEMPTS = envint("COLLECTION_MAX_ATTEMPTS", 3)
 # Multiplies every planned interval (the demo uses 1/720: a day becomes two
 # minutes); intervals never drop below COLLECTION_MIN_INTERVAL_SECONDS.
-COLLECTION_INTERVAL_SCALE = float(os.environ.get("COLLECTION_INTERVAL_SCALE", "1"))
+COLLECTION_INTERVAL_SCALE = envfloat("COLLECTION_INTERVAL_SCALE", 1.0)
 COLLECTION_MIN_INTERVAL_SECONDS = envint("COLLECTION_MIN_INTERVAL_SECONDS", 60)
-HTTP_TIMEOUT_SECONDS = float(os.environ.get("HTTP_TIMEOUT_SECONDS", "20"))
+HTTP_TIMEOUT_SECONDS = envfloat("HTTP_TIMEOUT_SECONDS", 20.0)
 
 # --- Logging --------------------------------------------------------------
 # Every handler carries the redaction filter, so a token that slips into a
 # message or an exception never reaches a console or a file.
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    # dictConfig would otherwise fail inside django.setup() with a traceback.
+    raise bad_value(
+        "LOG_LEVEL",
+        os.environ["LOG_LEVEL"],
+        "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    )
 LOG_DIR = Path(os.environ.get("LOG_DIR", DATA_DIR / "logs"))
 LOG_FILE = os.environ.get("LOG_FILE", str(LOG_DIR / "platforms.log"))
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"

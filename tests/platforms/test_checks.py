@@ -107,5 +107,49 @@ def test_it_registers_every_check_with_django():
         checks.check_q_cluster,
         checks.check_urls,
         checks.check_platform_credentials,
+        checks.check_positive_numbers,
+        checks.check_rate_limits,
     ):
         assert check in registered
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"HTTP_TIMEOUT_SECONDS": 0.0}, "HTTP_TIMEOUT_SECONDS"),
+        ({"COLLECTION_INTERVAL_SCALE": -1.0}, "COLLECTION_INTERVAL_SCALE"),
+        ({"YOUTUBE_DAILY_QUOTA": 0}, "YOUTUBE_DAILY_QUOTA"),
+        ({"Q_CLUSTER": {**settings.Q_CLUSTER, "workers": 0}}, "Q_WORKERS"),
+    ],
+)
+def test_it_rejects_numbers_that_must_be_above_zero(overrides, variable):
+    with override_settings(**overrides):
+        errors = checks.check_positive_numbers(None)
+    assert _ids(errors) == ["platforms.E030"]
+    assert errors[0].msg.startswith(f"{variable} is ")
+
+
+def test_it_accepts_the_default_numbers():
+    assert checks.check_positive_numbers(None) == []
+
+
+@pytest.mark.parametrize(
+    ("rates", "problem"),
+    [
+        ({"tiktok": {"video_query": "600 per minute"}}, "invalid rate"),
+        ({"tiktok": {"video_query": ""}}, "invalid rate"),
+        ({"tiktik": {"video_query": "600/m"}}, "not platform.endpoint_class"),
+        ({"youtube": {"": "600/m"}}, "not platform.endpoint_class"),
+    ],
+)
+def test_it_rejects_malformed_rate_limits(rates, problem):
+    with override_settings(PLATFORM_RATE_LIMITS=rates):
+        errors = checks.check_rate_limits(None)
+    assert _ids(errors) == ["platforms.E040"]
+    assert problem in errors[0].msg
+
+
+def test_it_accepts_well_formed_rate_limits():
+    rates = {"tiktok": {"video_query": "600/m"}, "instagram": {"media": "500/h"}}
+    with override_settings(PLATFORM_RATE_LIMITS=rates):
+        assert checks.check_rate_limits(None) == []
