@@ -84,15 +84,18 @@ def time_series_figure(
     tz: ZoneInfo | None = None,
 ) -> go.Figure:
     """One line per account, with gaps where a bucket has no value."""
-    by_account: dict[int, dict[dt.date, float | int]] = defaultdict(dict)
+    by_account: dict[int, dict[dt.date | dt.datetime, float | int]] = defaultdict(dict)
     for point in points:
         by_account[point.account_id][point.bucket] = point.value
-    xs = buckets(start, end, granularity, tz)
+    # Readings have no buckets: each line runs through its own reading times
+    # (a shared axis of everyone's times would break every line into dots).
+    shared = None if granularity == "reading" else buckets(start, end, granularity, tz)
     figure = go.Figure(layout=_layout(title, y_title, percent=percent))
     for index, account_id in enumerate(
         sorted(by_account, key=lambda a: names.get(a, ""))
     ):
         values = by_account[account_id]
+        xs = shared if shared is not None else sorted(values)
         figure.add_trace(
             go.Scatter(
                 x=[axis_label(x) for x in xs],

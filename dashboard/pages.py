@@ -304,7 +304,18 @@ def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -
 
 
 def growth_between_buckets(points: list[Point], rng: DateRange) -> list[Point]:
-    """Each bucket's growth over the bucket before; a gap where either is missing."""
+    """Each bucket's growth over the bucket before; a gap where either is missing.
+
+    Readings have no buckets: each reading's growth over the one before it.
+    """
+    if rng.granularity == "reading":
+        out, before = [], {}
+        for point in sorted(points, key=lambda p: (p.account_id, p.bucket)):
+            if point.account_id in before:
+                growth = point.value - before[point.account_id]
+                out.append(Point(point.account_id, point.bucket, growth))
+            before[point.account_id] = point.value
+        return out
     by_bucket = {p.bucket: p for p in points}
     xs = charts.buckets(rng.start, rng.end, rng.granularity, rng.tz)  # type: ignore[arg-type]
     out = []

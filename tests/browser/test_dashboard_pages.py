@@ -1,8 +1,12 @@
 """Creator and staff pages render their charts in a real browser."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from platforms.services.storage import MetricValue, snapshots_upsert
 from tests.browser.conftest import log_in
 from tests.dashboard.conftest import populate
 
@@ -18,6 +22,18 @@ def account(youtube_account):
 def _charts_rendered(page) -> int:
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=15_000)
     return page.locator(".js-plotly-plot").count()
+
+
+def _plotted(page, chart_id: str) -> int:
+    """Points (markers or bars) plotly actually drew in one chart.
+
+    `.main-svg` exists for an empty plot too; drawn points do not.
+    """
+    chart = f"#chart-{chart_id}"
+    page.wait_for_selector(f"{chart}[data-drawn] .main-svg", timeout=15_000)
+    return page.locator(
+        f"{chart} .scatterlayer .points path, {chart} .barlayer .point path"
+    ).count()
 
 
 def test_a_creator_browses_charts_changes_the_range_and_downloads_csv(
@@ -71,3 +87,27 @@ def test_a_creator_is_kept_out_of_staff_pages(page, live_server, account):
     log_in(page, live_server, "creator@example.com", "pw-creator-1")
     page.goto(live_server.url + reverse("dashboard:staff-quota"))
     assert "/admin/login/" in page.url
+
+
+def test_every_reading_draws_points_in_the_browser(page, live_server, youtube_account):
+    now = timezone.now().replace(second=0, microsecond=0)
+    for hours_ago in (1, 4, 9):
+        snapshots_upsert(
+            account=youtube_account,
+            values=[
+                MetricValue("follower_count", 500 - hours_ago, "youtube.channels"),
+                MetricValue("view_count", 9000 - 100 * hours_ago, "youtube.channels"),
+            ],
+            fetched_at=now - dt.timedelta(hours=hours_ago),
+        )
+    log_in(page, live_server, "creator@example.com", "pw-creator-1")
+    page.goto(live_server.url + "/?range=2d&granularity=reading")
+    assert _plotted(page, "followers") == 3
+    assert _plotted(page, "views") == 3
+    page.goto(
+        live_server.url
+        + reverse("dashboard:account", args=[youtube_account.pk])
+        + "?range=2d&granularity=reading"
+    )
+    assert _plotted(page, "followers") == 3
+    assert _plotted(page, "daily-views") == 2  # growth between three readings

@@ -78,3 +78,48 @@ def test_hourly_buckets_follow_the_local_clock_across_dst():
     hours = buckets(dt.date(2026, 3, 29), dt.date(2026, 3, 29), "hour", berlin)
     assert len(hours) == 23
     assert hours[0].hour == 0 and hours[-1].hour == 23
+
+
+def test_every_reading_is_plotted_at_its_own_time():
+    at = dt.datetime(2026, 1, 2, 9, 15, tzinfo=dt.UTC)
+    points = [
+        Point(1, at, 10),
+        Point(1, at + dt.timedelta(hours=5), 12),
+        Point(2, at + dt.timedelta(minutes=20), 7),
+    ]
+    figure = time_series_figure(
+        points,
+        names={1: "@a", 2: "@b"},
+        start=START,
+        end=END,
+        granularity="reading",
+        title="Followers",
+        y_title="followers",
+        source="channels",
+    )
+    a, b = figure.data
+    assert list(a.x) == ["2026-01-02T09:15", "2026-01-02T14:15"]
+    assert list(a.y) == [10, 12]
+    assert list(b.x) == ["2026-01-02T09:35"]
+    assert list(b.y) == [7]
+
+
+def test_growth_between_readings_is_each_readings_gain_over_the_one_before():
+    from dashboard.forms import DateRange
+    from dashboard.pages import growth_between_buckets
+
+    at = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
+    rng = DateRange(dt.date(2026, 1, 1), dt.date(2026, 1, 2), "reading")
+    readings = [
+        Point(1, at, 100),
+        Point(2, at, 5),
+        Point(1, at + dt.timedelta(hours=1), 130),
+        Point(1, at + dt.timedelta(hours=3), 170),
+        Point(2, at + dt.timedelta(hours=2), 9),
+    ]
+    growth = growth_between_buckets(readings, rng)
+    assert [(p.account_id, p.bucket.hour, p.value) for p in growth] == [
+        (1, 10, 30),
+        (1, 12, 40),
+        (2, 11, 4),
+    ]

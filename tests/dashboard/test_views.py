@@ -169,3 +169,48 @@ def test_the_runs_fragment_shows_live_progress_to_its_owner_only(
     html = client.get(url).content.decode()
     assert "30 of 120" not in html
     assert 'data-active="0"' in html
+
+
+def figure_of(html: str, chart_id: str) -> dict:
+    """The plotly figure a page embeds for one chart."""
+    import json
+    import re
+
+    found = re.search(
+        rf'<script id="chart-{chart_id}-data" type="application/json">(.*?)</script>',
+        html,
+        re.S,
+    )
+    assert found, f"no figure for {chart_id}"
+    return json.loads(found.group(1))
+
+
+def test_every_reading_draws_its_values_on_the_charts(client, youtube_account):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from platforms.services.storage import MetricValue, snapshots_upsert
+
+    now = timezone.now().replace(second=0, microsecond=0)
+    for hours_ago, views in ((0, 1300), (2, 1100), (5, 1000)):
+        snapshots_upsert(
+            account=youtube_account,
+            values=[
+                MetricValue("follower_count", 200 - hours_ago, "youtube.channels"),
+                MetricValue("view_count", views, "youtube.channels"),
+            ],
+            fetched_at=now - dt.timedelta(hours=hours_ago),
+        )
+    client.force_login(youtube_account.owner)
+    params = {"range": "2d", "granularity": "reading"}
+    account = client.get(
+        reverse("dashboard:account", args=[youtube_account.pk]), params
+    ).content.decode()
+    (followers,) = figure_of(account, "followers")["data"]
+    assert followers["y"] == [195, 198, 200]
+    (growth,) = figure_of(account, "daily-views")["data"]
+    assert growth["y"] == [100, 200]
+    overview = client.get(reverse("dashboard:overview"), params).content.decode()
+    (views,) = figure_of(overview, "views")["data"]
+    assert views["y"] == [1000, 1100, 1300]
