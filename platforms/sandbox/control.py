@@ -45,8 +45,11 @@ class Control(Service):
     def clock(self, request: Request) -> Response:
         try:
             body = self._body(request)
-        except ValueError as exc:
+            return self._move_clock(body)
+        except (TypeError, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
+
+    def _move_clock(self, body: dict[str, Any]) -> Response:
         clock = self.sb.clock
         action = body.get("action")
         if action == "freeze":
@@ -54,20 +57,18 @@ class Control(Service):
         elif action == "unfreeze":
             clock.unfreeze()
         elif action == "advance":
-            clock.advance(float(body.get("seconds", 0)))
+            clock.advance(_number(body, "seconds"))
+        elif action == "offset":
+            clock.set_offset(_number(body, "seconds"))
         elif action == "set":
             if "at" not in body:
-                return json_response({"error": "set needs 'at'"}, 400)
+                raise ValueError("set needs 'at'")
             clock.set(body["at"])
         elif action == "speed":
-            try:
-                clock.set_speed(float(body.get("speed", 0)))
-            except ValueError as exc:
-                return json_response({"error": str(exc)}, 400)
+            clock.set_speed(_number(body, "speed"))
         else:
-            return json_response(
-                {"error": "action must be freeze, unfreeze, advance, set or speed"},
-                400,
+            raise ValueError(
+                "action must be freeze, unfreeze, advance, offset, set or speed"
             )
         return json_response(clock.state())
 
@@ -119,3 +120,14 @@ class Control(Service):
         except (KeyError, IndexError, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response(reply)
+
+
+def _number(body: dict[str, Any], name: str) -> float:
+    """A finite number from the request body; a clear error otherwise."""
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name!r} must be a number")
+    number = float(value)
+    if number != number or number in {float("inf"), float("-inf")}:
+        raise ValueError(f"{name!r} must be a finite number")
+    return number

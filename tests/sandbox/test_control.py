@@ -32,6 +32,38 @@ def test_it_moves_the_clock_over_http(sb, client):
     assert client.post("/_sandbox/clock", json={"action": "jump"}).status_code == 400
 
 
+def test_it_offsets_the_clock_from_real_time_over_http(sb, client, time_machine):
+    time_machine.move_to("2030-01-01T00:00:00+00:00", tick=False)
+
+    ahead = client.post("/_sandbox/clock", json={"action": "offset", "seconds": 7200})
+    behind = client.post("/_sandbox/clock", json={"action": "offset", "seconds": -60})
+
+    assert ahead.json()["now"] == "2030-01-01T02:00:00+00:00"
+    assert behind.json()["now"] == "2029-12-31T23:59:00+00:00"
+    assert behind.json()["frozen"] is True  # frozen stays frozen, at the new time
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "advance"},
+        {"action": "advance", "seconds": "soon"},
+        {"action": "offset", "seconds": None},
+        {"action": "offset", "seconds": True},
+        {"action": "speed", "speed": "fast"},
+        {"action": "speed", "speed": -1},
+        {"action": "set", "at": "tomorrow"},
+        {"action": "advance", "seconds": "nan"},
+    ],
+)
+def test_it_refuses_bad_clock_values_with_a_400(sb, client, body):
+    reply = client.post("/_sandbox/clock", json=body)
+
+    assert reply.status_code == 400
+    assert reply.json()["error"]
+    assert sb.clock.now_datetime().isoformat() == "2026-06-15T12:00:00+00:00"
+
+
 def test_it_counts_requests_per_endpoint_and_token_without_storing_tokens(sb, client):
     first = sb.issue_tokens("tiktok", 0)["access_token"]
     second = sb.issue_tokens("tiktok", 1)["access_token"]

@@ -102,6 +102,10 @@ class Clock:
                 self._anchor(target)
             return target
 
+    def set_offset(self, seconds: float) -> float:
+        """Stand `seconds` away from real time (negative: in the past)."""
+        return self.set(time.time() + seconds)
+
     def reset(self) -> None:
         with self._lock:
             self._anchor(time.time())
