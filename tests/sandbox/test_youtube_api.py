@@ -55,6 +55,79 @@ def test_it_finds_the_uploads_playlist_of_my_channel(sb, client, headers):
     assert int(channel["statistics"]["viewCount"]) > 2**31
 
 
+def channel_statistics(client, headers, channel_id):
+    return client.get(
+        "/google-apis/youtube/v3/channels",
+        params={"part": "statistics", "id": channel_id},
+        headers=headers,
+    ).json()["items"][0]["statistics"]
+
+
+def public_uploads(client, headers, playlist):
+    """viewCount of every video videos.list returns for the uploads playlist."""
+    ids = all_playlist_ids(client, headers, playlist)
+    counts = {}
+    for start in range(0, len(ids), 50):
+        for item in videos(client, headers, ids[start : start + 50]).json()["items"]:
+            counts[item["id"]] = int(item["statistics"]["viewCount"])
+    return ids, counts
+
+
+def world_case(case):
+    """A sandbox for one channel-totals case, and the channel indexes to check."""
+    from platforms.sandbox import Sandbox
+
+    from .conftest import FROZEN_AT
+
+    config = {"clock": {"frozen_at": FROZEN_AT}}
+    if case == "few items":  # no video above 2^31 in this world
+        config["world"] = {"items_per_account": 6}
+    sb = Sandbox(seed=42, config=config)
+    if case == "before the private upload":
+        first = sb.world.accounts("youtube")[0]
+        sb.clock.set(sb.world.posted_at(first, w.PRIVATE) - 60)
+    return sb
+
+
+@pytest.mark.parametrize("case", ["default", "few items", "before the private upload"])
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_channel_totals_add_up_the_public_uploads(request, case, index):
+    import httpx
+
+    sb = world_case(case)
+    client = httpx.Client(transport=sb.transport(), base_url="http://sandbox.test")
+    request.addfinalizer(client.close)
+    channel = sb.world.accounts("youtube")[index].external_id
+    totals = []
+    for _ in range(2):  # now, and again once the counters have grown for a day
+        token = sb.issue_tokens("youtube", 0, [YT + "youtube.readonly"])
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        stats = channel_statistics(client, headers, channel)
+        ids, counts = public_uploads(client, headers, uploads(sb, index))
+        hidden = [
+            vid
+            for vid in ids
+            if (item := sb.world.item_by_external("youtube", vid)).deleted
+            or item.private
+        ]
+
+        assert int(stats["viewCount"]) == sum(counts.values())
+        assert int(stats["videoCount"]) == len(counts) == len(ids) - len(hidden)
+        totals.append(int(stats["viewCount"]))
+        sb.clock.advance(86400)
+    assert totals[1] > totals[0]
+
+
+def test_the_biggest_channel_passes_two_to_the_31_from_its_videos(sb, client, headers):
+    channel = sb.world.accounts("youtube")[0].external_id
+
+    stats = channel_statistics(client, headers, channel)
+    _, counts = public_uploads(client, headers, uploads(sb))
+
+    assert max(counts.values()) > 2**31  # one video is above 2^31 on its own
+    assert int(stats["viewCount"]) > 2**31
+
+
 def test_it_hides_the_subscriber_count_when_the_channel_does(sb, client, headers):
     hidden = sb.world.accounts("youtube")[1].external_id
 

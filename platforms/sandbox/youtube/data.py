@@ -149,22 +149,20 @@ class DataAPI(GoogleBase):
                 }
             }
         if "statistics" in parts:
-            views = sum(
-                i.views(now)
-                for i in world.items(account, now)
-                if not (i.deleted or i.private)
-            )
-            if account.index == 0:
-                views = max(views, 2**31 + 12345)
-            stats: dict[str, Any] = {"viewCount": str(views)}
+            # What playlistItems + videos show: the public uploads posted by
+            # now (deleted and private ones are left out) and their views.
+            public = [
+                i for i in world.items(account, now) if not (i.deleted or i.private)
+            ]
+            stats: dict[str, Any] = {
+                "viewCount": str(sum(i.views(now) for i in public))
+            }
             if not account.hidden_subscriber_count:
                 stats["subscriberCount"] = str(
                     _round_subscribers(world.followers(account, now))
                 )
             stats["hiddenSubscriberCount"] = account.hidden_subscriber_count
-            stats["videoCount"] = str(
-                account.item_count - world.first_visible(account, now) - 2
-            )
+            stats["videoCount"] = str(len(public))
             item["statistics"] = stats
         if "status" in parts:
             item["status"] = {
