@@ -108,3 +108,29 @@ def test_sandbox_sustained_requests_per_second(sandbox):
     # requests; the floor below only catches a collapse.
     assert results["WSGI app alone, Graph /me"][0] >= 1000
     assert results["GET Graph /me"][0] >= 300
+
+
+def test_sandbox_builds_a_large_world_quickly():
+    """A 30 x 5,000-item world is built lazily: its cost is the accounts only."""
+    config = {
+        "world": {
+            "accounts": {"tiktok": 10, "youtube": 10, "instagram": 10},
+            "items_per_account": 5000,
+        }
+    }
+    builds, lookups = [], []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        big = Sandbox(seed=9, config=config)
+        builds.append(time.perf_counter() - started)
+        account = big.world.accounts("youtube")[9]
+        started = time.perf_counter()
+        oldest = big.world.item(account, 4999)
+        assert big.world.item_by_external("youtube", oldest.external_id) == oldest
+        lookups.append(time.perf_counter() - started)
+
+    print()
+    print(f"sandbox world of 150,000 items: built in {min(builds) * 1000:.1f} ms")
+    print(f"sandbox oldest item made and found by id in {min(lookups) * 1000:.2f} ms")
+    # Only a collapse fails (say, every item generated up front): seconds.
+    assert min(builds) < 2.0

@@ -177,10 +177,10 @@ def test_it_runs_as_a_management_command_and_stops_on_sigterm(tmp_path):
     try:
         line = process.stdout.readline().strip()
         url = line.rsplit(" ", 1)[-1]
-        state = httpx.get(f"{url}/_sandbox/state", timeout=5).json()
+        state = httpx.get(f"{url}/_sandbox/state", timeout=30).json()
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=10)
+        code = process.wait(timeout=60)
 
     assert line.startswith("Sandbox serving on http://127.0.0.1:")
     assert state["seed"] == 4

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import httpx
 import pytest
 
 from platforms.sandbox import Sandbox
-from platforms.sandbox.server import make_server
 
 
 @pytest.fixture
@@ -122,29 +120,27 @@ def test_it_drops_the_connection_in_process(sb, client, yt):
     assert sb.requests.recent()[-1]["fault"] == "drop"
 
 
-def test_it_drops_and_times_out_real_connections_over_loopback(yt):
-    sb = Sandbox(seed=3, config={"timeout_seconds": 5})
-    server = make_server("127.0.0.1", 0, sb)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}
-    )
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with httpx.Client(base_url=base, timeout=0.3) as client:
-            ok = videos(client, yt)
-            sb.faults.add("drop", platform="youtube", count=1)
-            with pytest.raises(httpx.RemoteProtocolError):
-                videos(client, yt)
-            sb.faults.add("timeout", platform="youtube", count=1)
-            with pytest.raises(httpx.ReadTimeout):
-                videos(client, yt)
-    finally:
-        sb.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def test_it_drops_and_times_out_real_connections_over_loopback(serve, yt):
+    # The sandbox holds a timed-out connection for a minute; the client gives
+    # up reading after 2 s. Everything else gets a generous timeout, so a
+    # loaded machine cannot turn a slow answer into a false "timeout".
+    sb = Sandbox(seed=3, config={"timeout_seconds": 60})
+    base = serve(sb)
+    patient = httpx.Timeout(30.0)
+    impatient = httpx.Timeout(30.0, read=2.0)
+    with httpx.Client(base_url=base, timeout=patient) as client:
+        ok = videos(client, yt)
+        drop = sb.faults.add("drop", platform="youtube", count=1)
+        with pytest.raises(httpx.RemoteProtocolError):
+            videos(client, yt)
+        hold = sb.faults.add("timeout", platform="youtube", count=1)
+        with pytest.raises(httpx.ReadTimeout):
+            client.get("/google-apis/youtube/v3/videos", params=yt, timeout=impatient)
+        after = videos(client, yt)
+
     assert ok.status_code == 200
+    assert after.status_code == 200  # each rule fired once, then let requests by
+    assert (drop.fired, hold.fired) == (1, 1)
 
 
 @pytest.mark.parametrize("kind", ["malformed_json", "truncated_json"])
