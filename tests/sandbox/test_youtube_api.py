@@ -336,7 +336,8 @@ def matches(data_type, value):
     if data_type == "STRING":
         return isinstance(value, str)
     if data_type == "FLOAT":
-        return isinstance(value, float)
+        # Any JSON number: the recorded reply sends a FLOAT column's zero as 0.
+        return isinstance(value, int | float)
     if data_type == "INTEGER":
         # The documented quirk: INTEGER columns sometimes arrive as 12.0.
         return isinstance(value, int) or (
@@ -409,3 +410,22 @@ def test_every_cell_matches_its_column_data_type(sb, client, dimensions):
         if not matches(header["dataType"], value)
     ]
     assert bad == []
+
+
+def test_the_data_type_rule_accepts_the_recorded_reply():
+    import json
+    from pathlib import Path
+
+    path = (
+        Path(__file__).parent
+        / "fixtures/recorded/youtube/analytics_v2_reports_query_day_many_metrics.json"
+    )
+    body = json.loads(path.read_text())
+
+    cells = [
+        (header["dataType"], value)
+        for row in body["rows"]
+        for header, value in zip(body["columnHeaders"], row, strict=True)
+    ]
+    assert cells and all(matches(kind, value) for kind, value in cells)
+    assert not matches("STRING", 0.5) and not matches("INTEGER", 1.5)

@@ -290,8 +290,8 @@ class AnalyticsReport:
         elif metric in {"cpm", "playbackBasedCpm"}:
             return round(6 + 4 * noise, 3)
         elif metric in FLOAT:
-            # A FLOAT column stays a float even when it is zero.
-            return round(0.01 * noise, 3) if views else 0.0
+            # As recorded: a FLOAT column's zero arrives as a plain 0.
+            return round(0.01 * noise, 3) if views else 0
         else:
             value = views * RATIOS.get(metric, 0.001) * noise
         number = int(value)
