@@ -16,7 +16,7 @@ import plotly.io as pio
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from platforms.selectors import Granularity, Point
+from platforms.selectors import Granularity, Point, Provenance
 
 PALETTE = ["#0b5cad", "#c2410c", "#15803d", "#7c3aed", "#be123c", "#0e7490"]
 
@@ -70,6 +70,19 @@ def _layout(title: str, y_title: str, *, percent: bool = False) -> go.Layout:
     )
 
 
+def hover_source(provenance: Provenance | None) -> str:
+    """The sources for a hover label, short enough to read."""
+    if provenance is None or not provenance.sources:
+        return ""
+    text = ", ".join(provenance.sources)
+    return text if len(text) <= 80 else f"{text[:79]}…"
+
+
+def _value_format(percent: bool) -> str:
+    # The axis shows percent; the hover must too (0.0523 reads as 5.23 %).
+    return "%{y:.2%}" if percent else "%{y:,}"
+
+
 def time_series_figure(
     points: Iterable[Point],
     *,
@@ -79,37 +92,75 @@ def time_series_figure(
     granularity: Granularity,
     title: str,
     y_title: str,
-    source: str,
+    provenance: Provenance | None = None,
     percent: bool = False,
     tz: ZoneInfo | None = None,
 ) -> go.Figure:
-    """One line per account, with gaps where a bucket has no value."""
-    by_account: dict[int, dict[dt.date | dt.datetime, float | int]] = defaultdict(dict)
+    """One line per account, with gaps where a bucket has no value.
+
+    Points flagged estimated are drawn as their own dotted trace with open
+    markers, named "… (estimated)", so they never pass for measured values.
+    """
+    by_account: dict[int, dict[dt.date | dt.datetime, Point]] = defaultdict(dict)
     for point in points:
-        by_account[point.account_id][point.bucket] = point.value
+        by_account[point.account_id][point.bucket] = point
     # Readings have no buckets: each line runs through its own reading times
     # (a shared axis of everyone's times would break every line into dots).
     shared = None if granularity == "reading" else buckets(start, end, granularity, tz)
     figure = go.Figure(layout=_layout(title, y_title, percent=percent))
+    source = hover_source(provenance)
+    extra = f" · {source}" if source else ""
+    value = _value_format(percent)
     for index, account_id in enumerate(
         sorted(by_account, key=lambda a: names.get(a, ""))
     ):
         values = by_account[account_id]
         xs = shared if shared is not None else sorted(values)
-        figure.add_trace(
-            go.Scatter(
-                x=[axis_label(x) for x in xs],
-                y=[values.get(x) for x in xs],
-                name=names.get(account_id, str(account_id)),
-                # Markers always: a lone reading between gaps stays visible.
-                mode="lines+markers",
-                marker={"size": 6 if len(xs) <= 90 else 4},
-                connectgaps=False,
-                line={"color": PALETTE[index % len(PALETTE)], "width": 2},
-                hovertemplate=f"%{{y:,}}<extra>%{{fullData.name}} · {source}</extra>",
+        name = names.get(account_id, str(account_id))
+        color = PALETTE[index % len(PALETTE)]
+        marker_size = 6 if len(xs) <= 90 else 4
+        labels = [axis_label(x) for x in xs]
+        measured = [_y(values.get(x), estimated=False) for x in xs]
+        estimated = [_y(values.get(x), estimated=True) for x in xs]
+        if any(y is not None for y in measured):
+            figure.add_trace(
+                go.Scatter(
+                    x=labels,
+                    y=measured,
+                    name=name,
+                    # Markers always: a lone reading between gaps stays visible.
+                    mode="lines+markers",
+                    marker={"size": marker_size},
+                    connectgaps=False,
+                    line={"color": color, "width": 2},
+                    hovertemplate=f"{value}<extra>%{{fullData.name}}{extra}</extra>",
+                )
             )
-        )
+        if any(y is not None for y in estimated):
+            figure.add_trace(
+                go.Scatter(
+                    x=labels,
+                    y=estimated,
+                    name=f"{name} (estimated)",
+                    mode="lines+markers",
+                    marker={
+                        "size": marker_size + 2,
+                        "symbol": "diamond-open",
+                        "color": color,
+                    },
+                    connectgaps=False,
+                    line={"color": color, "width": 2, "dash": "dot"},
+                    hovertemplate=f"{value} (estimated)"
+                    f"<extra>%{{fullData.name}}{extra}</extra>",
+                )
+            )
     return figure
+
+
+def _y(point: Point | None, *, estimated: bool) -> float | int | None:
+    if point is None or point.estimated != estimated:
+        return None
+    return point.value
 
 
 def axis_label(x: dt.date | dt.datetime) -> str:
@@ -127,15 +178,23 @@ def bar_figure(
     y_title: str,
     source: str,
     percent: bool = False,
+    estimated: bool = False,
 ) -> go.Figure:
+    """Bars; estimated values get a hatched fill and say so in the legend."""
     figure = go.Figure(layout=_layout(title, y_title, percent=percent))
     figure.update_xaxes(type="category")
+    marker: dict = {"color": PALETTE[0]}
+    if estimated:
+        marker["pattern"] = {"shape": "/"}
     figure.add_trace(
         go.Bar(
             x=list(labels),
             y=list(values),
-            marker_color=PALETTE[0],
-            hovertemplate=f"%{{x}}: %{{y:,}}<extra>{source}</extra>",
+            name=f"{y_title} (estimated)" if estimated else y_title,
+            showlegend=estimated,
+            marker=marker,
+            hovertemplate=f"%{{x}}: {_value_format(percent)}"
+            f"{' (estimated)' if estimated else ''}<extra>{source}</extra>",
         )
     )
     return figure

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Paginator
@@ -27,16 +27,20 @@ from dashboard import charts
 from dashboard.forms import DateRange
 from platforms import selectors
 from platforms.models import ConnectedAccount, ContentItem, MetricSnapshot, Platform
-from platforms.selectors import Point
+from platforms.selectors import Point, Provenance, Series
 
 
 @dataclass
 class Chart:
-    """A figure plus the rows behind it (for CSV and for accessible tables)."""
+    """A figure plus the rows behind it (for CSV and for accessible tables).
+
+    `provenance` comes from the stored rows the figure shows: their source
+    endpoints, fetched-at range and estimated flags.
+    """
 
     id: str
     title: str
-    source: str
+    provenance: Provenance
     html: str
     header: Sequence[str]
     rows: list[Sequence[object]] = field(default_factory=list)
@@ -45,15 +49,15 @@ class Chart:
 
 def _series_chart(
     chart_id: str,
-    points: list[Point],
+    series: Series,
     *,
     names: dict[int, str],
     rng: DateRange,
     title: str,
     y_title: str,
-    source: str,
     percent: bool = False,
 ) -> Chart:
+    points = series.points
     granularity = rng.granularity
     if granularity in ("hour", "reading") and not any(
         isinstance(p.bucket, dt.datetime) for p in points
@@ -67,20 +71,25 @@ def _series_chart(
         granularity=granularity,  # type: ignore[arg-type]
         title=title,
         y_title=y_title,
-        source=source,
+        provenance=series.provenance,
         percent=percent,
         tz=rng.tz,
     )
     rows = [
-        (names.get(p.account_id, p.account_id), charts.axis_label(p.bucket), p.value)
+        (
+            names.get(p.account_id, p.account_id),
+            charts.axis_label(p.bucket),
+            p.value,
+            "estimated" if p.estimated else "",
+        )
         for p in points
     ]
     return Chart(
         id=chart_id,
         title=title,
-        source=source,
+        provenance=series.provenance,
         html=charts.to_html(figure, div_id=f"chart-{chart_id}"),
-        header=("account", "period start", y_title),
+        header=("account", "period start", y_title, "estimated"),
         rows=rows,
         empty=not points,
     )
@@ -186,8 +195,6 @@ def overview_page(
             rng=rng,
             title="Total views over time",
             y_title="views",
-            source="channel view count (YouTube); sum of video/post views (TikTok, "
-            "Instagram)",
         ),
     ]
     return {"cards": cards, "charts": chart_list}
@@ -215,7 +222,6 @@ def account_page(
             rng=rng,
             title="New followers per period",
             y_title="new followers",
-            source="YouTube Analytics subscribersGained; Instagram follower_count",
         ),
         _series_chart(
             "engagement",
@@ -224,7 +230,6 @@ def account_page(
             rng=rng,
             title="Engagement rate",
             y_title="engagement rate",
-            source="(likes + comments + shares) / views per period",
             percent=True,
         ),
         _posting_chart(account, rng, tz),
@@ -240,8 +245,7 @@ def _followers_chart(
 ) -> Chart:
     """Follower readings, and before the first one an estimate from daily gains."""
     ids = [a.pk for a in accounts]
-    names = _names(accounts)
-    points = selectors.snapshot_series(
+    series = selectors.snapshot_series(
         account_ids=ids,
         metric="follower_count",
         start=rng.start,
@@ -250,22 +254,23 @@ def _followers_chart(
         granularity=rng.granularity,  # type: ignore[arg-type]
     )
     if rng.granularity == "day":
-        # Estimated lines are their own traces (keyed by the negative id), so
-        # a reader never mistakes them for readings.
-        for point in selectors.follower_history_estimate(
+        # Estimated points are flagged, so the figure draws them as their
+        # own labelled trace and a reader never mistakes them for readings.
+        estimate = selectors.follower_history_estimate(
             account_ids=ids, start=rng.start, end=rng.end, tz=tz
-        ):
-            points.append(Point(-point.account_id, point.bucket, point.value))
-            names[-point.account_id] = f"{names[point.account_id]} (estimated)"
+        )
+        if estimate:
+            series = Series(
+                series.points + estimate.points,
+                series.provenance.merged(estimate.provenance),
+            )
     return _series_chart(
         "followers",
-        points,
-        names=names,
+        series,
+        names=_names(accounts),
         rng=rng,
         title=title,
         y_title="followers",
-        source="account counters; before the first reading, estimated backwards "
-        "from daily follower gains (YouTube Analytics, Instagram insights)",
     )
 
 
@@ -273,15 +278,14 @@ def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -
     """Day values where the platform gives them, else the counter's growth."""
     names = _names([account])
     granularity = rng.granularity
-    points = selectors.daily_series(
+    series = selectors.daily_series(
         account_ids=[account.pk],
         metric="view_count",
         start=rng.start,
         end=rng.end,
         granularity=granularity,  # type: ignore[arg-type]
     )
-    source = "per-day views (YouTube Analytics)"
-    if not points:
+    if not series:
         totals = selectors.snapshot_series(
             account_ids=[account.pk],
             metric="view_count",
@@ -290,16 +294,20 @@ def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -
             tz=tz,
             granularity=granularity,  # type: ignore[arg-type]
         )
-        points = growth_between_buckets(totals, rng)
-        source = "growth of the total view count between readings (estimated)"
+        series = Series(
+            growth_between_buckets(totals.points, rng),
+            replace(
+                totals.provenance,
+                derived="growth of the total view count between readings",
+            ),
+        )
     return _series_chart(
         "daily-views",
-        points,
+        series,
         names=names,
         rng=rng,
         title="Views per period",
         y_title="views",
-        source=source,
     )
 
 
@@ -307,55 +315,79 @@ def growth_between_buckets(points: list[Point], rng: DateRange) -> list[Point]:
     """Each bucket's growth over the bucket before; a gap where either is missing.
 
     Readings have no buckets: each reading's growth over the one before it.
+    A growth is estimated when either reading is.
     """
     if rng.granularity == "reading":
         out, before = [], {}
         for point in sorted(points, key=lambda p: (p.account_id, p.bucket)):
             if point.account_id in before:
-                growth = point.value - before[point.account_id]
-                out.append(Point(point.account_id, point.bucket, growth))
-            before[point.account_id] = point.value
+                last = before[point.account_id]
+                out.append(
+                    Point(
+                        point.account_id,
+                        point.bucket,
+                        point.value - last.value,
+                        point.estimated or last.estimated,
+                    )
+                )
+            before[point.account_id] = point
         return out
     by_bucket = {p.bucket: p for p in points}
     xs = charts.buckets(rng.start, rng.end, rng.granularity, rng.tz)  # type: ignore[arg-type]
     out = []
     for previous, current in zip(xs, xs[1:], strict=False):
         if previous in by_bucket and current in by_bucket:
-            now = by_bucket[current]
+            now, then = by_bucket[current], by_bucket[previous]
             out.append(
-                Point(now.account_id, current, now.value - by_bucket[previous].value)
+                Point(
+                    now.account_id,
+                    current,
+                    now.value - then.value,
+                    now.estimated or then.estimated,
+                )
             )
     return out
 
 
-def _engagement_points(account: ConnectedAccount, rng: DateRange) -> list[Point]:
-    series = {
-        metric: {
-            p.bucket: p.value
-            for p in selectors.item_daily_totals(
-                account_ids=[account.pk],
-                metric=metric,
-                start=rng.start,
-                end=rng.end,
-                granularity=rng.granularity,  # type: ignore[arg-type]
-            )
-        }
-        for metric in ("view_count", "like_count", "comment_count", "share_count")
+def _engagement_points(account: ConnectedAccount, rng: DateRange) -> Series:
+    metrics = ("view_count", "like_count", "comment_count", "share_count")
+    found = {
+        metric: selectors.item_daily_totals(
+            account_ids=[account.pk],
+            metric=metric,
+            start=rng.start,
+            end=rng.end,
+            granularity=rng.granularity,  # type: ignore[arg-type]
+        )
+        for metric in metrics
     }
+    series = {metric: {p.bucket: p for p in found[metric].points} for metric in metrics}
     points = []
     for bucket, views in sorted(series["view_count"].items()):
-        parts = [
-            series[m].get(bucket)
-            for m in ("like_count", "comment_count", "share_count")
-        ]
-        interactions = _sum(parts)
-        if views and interactions is not None:
-            points.append(Point(account.pk, bucket, round(interactions / views, 4)))
-    return points
+        parts = [series[m].get(bucket) for m in metrics[1:]]
+        interactions = _sum(p.value for p in parts if p is not None)
+        if views.value and interactions is not None:
+            points.append(
+                Point(
+                    account.pk,
+                    bucket,
+                    round(interactions / views.value, 4),
+                    views.estimated or any(p.estimated for p in parts if p),
+                )
+            )
+    provenance = found["view_count"].provenance.merged(
+        *(found[m].provenance for m in metrics[1:])
+    )
+    return Series(
+        points,
+        replace(
+            provenance, derived="(likes + comments + shares) / views of each period"
+        ),
+    )
 
 
 def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> Chart:
-    counts = selectors.items_published_per_bucket(
+    counts, provenance = selectors.items_published_per_bucket(
         account_id=account.pk,
         start=dt.datetime.combine(rng.start, dt.time.min, tzinfo=tz),
         end=dt.datetime.combine(rng.end, dt.time.max, tzinfo=tz),
@@ -368,13 +400,13 @@ def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> C
         [counts.get(x, 0) for x in xs],  # a count of posts is truly 0 when none
         title="Posting activity",
         y_title="items published",
-        source="published_at of each item",
+        source=charts.hover_source(provenance),
     )
     figure.update_xaxes(type="date")
     return Chart(
         id="posting",
         title="Posting activity",
-        source="published_at of each item",
+        provenance=provenance,
         html=charts.to_html(figure, div_id="chart-posting"),
         header=("period start", "items published"),
         rows=[(charts.axis_label(x), counts.get(x, 0)) for x in xs],
@@ -454,7 +486,6 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
                 rng=rng,
                 title=f"Total {label}",
                 y_title=label,
-                source="item counter",
             )
         )
         chart_list.append(
@@ -465,7 +496,6 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
                 rng=rng,
                 title=f"{label.capitalize()} per period",
                 y_title=label,
-                source="per-day analytics",
             )
         )
     distributions = []
@@ -482,18 +512,25 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
             continue
         labels = [str(entry.get("key")) for entry in dist.data]
         values = [entry.get("value") for entry in dist.data]
+        provenance = Provenance(
+            sources=(dist.source,),
+            first_fetched=dist.fetched_at,
+            last_fetched=dist.fetched_at,
+            estimated=dist.estimated,
+        )
         figure = charts.bar_figure(
             labels,
             values,
             title=title,
             y_title="share",
-            source=dist.source,
+            source=charts.hover_source(provenance),
+            estimated=dist.estimated,
         )
         distributions.append(
             Chart(
                 id=kind,
                 title=title,
-                source=f"{dist.source}, fetched {dist.fetched_at:%Y-%m-%d %H:%M} UTC",
+                provenance=provenance,
                 html=charts.to_html(figure, div_id=f"chart-{kind}"),
                 header=("bucket", "value"),
                 rows=list(zip(labels, values, strict=True)),
@@ -528,7 +565,6 @@ def compare_page(
                 rng=rng,
                 title=f"{label.capitalize()} per period",
                 y_title=label,
-                source="per-day values of each item",
             )
         )
     chart_list.append(
@@ -546,7 +582,6 @@ def compare_page(
             rng=rng,
             title="Followers",
             y_title="followers",
-            source="account counters",
         )
     )
     return {"charts": chart_list}

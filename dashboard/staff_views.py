@@ -16,8 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard import charts
 from platforms import explorer, monitoring
 from platforms.models import ConnectedAccount, ErrorLog, Platform
+from platforms.selectors import Provenance
 
 HEALTH_WINDOWS = {"1h": 1, "24h": 24, "7d": 24 * 7}
+
+
+CALL_LOG = "API call log (platforms_apicalllog)"
+QUOTA_LEDGER = "quota ledger (platforms_quotausage)"
 
 
 def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
@@ -28,13 +33,24 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
             y=[units for _, units in status.burn],
             name="used",
             mode="lines+markers",
-            hovertemplate="%{y:,} units<extra>API call log</extra>",
+            hovertemplate=f"%{{y:,}} units<extra>{CALL_LOG}</extra>",
         )
     )
     figure.add_hline(
         y=status.row.limit, line_dash="dash", annotation_text="daily limit"
     )
     return charts.to_html(figure, div_id=f"chart-quota-{index}")
+
+
+def _quota_provenance(status: monitoring.QuotaStatus) -> Provenance:
+    """The burn-down is summed from the call log; used and limit are the ledger's."""
+    return Provenance(
+        sources=(CALL_LOG, QUOTA_LEDGER),
+        first_fetched=status.first_call_at,
+        last_fetched=status.row.updated_at,
+        derived="units per hour summed from quota_cost of each call; the limit "
+        "line and units used are the ledger's row",
+    )
 
 
 @staff_member_required
@@ -45,7 +61,7 @@ def quota(request: HttpRequest) -> HttpResponse:
         "dashboard/staff/quota.html",
         {
             "statuses": [
-                (status, _burn_down_html(status, index))
+                (status, _burn_down_html(status, index), _quota_provenance(status))
                 for index, status in enumerate(statuses)
             ],
             "history": monitoring.quota_history(),
@@ -122,7 +138,8 @@ def api_health(request: HttpRequest) -> HttpResponse:
                 x=[row["hour"].isoformat() for row in rows],
                 y=[row["requests"] for row in rows],
                 name=platform,
-                hovertemplate="%{y} requests<extra>%{fullData.name}</extra>",
+                hovertemplate=f"%{{y}} requests<extra>%{{fullData.name}} · {CALL_LOG}"
+                "</extra>",
             )
         )
     return render(
@@ -133,6 +150,12 @@ def api_health(request: HttpRequest) -> HttpResponse:
             "windows": HEALTH_WINDOWS,
             "health": monitoring.api_health(since=since),
             "chart": charts.to_html(figure, div_id="chart-health") if over_time else "",
+            "provenance": Provenance(
+                sources=(CALL_LOG,),
+                first_fetched=min((r["first"] for r in over_time), default=None),
+                last_fetched=max((r["last"] for r in over_time), default=None),
+                derived="requests counted per hour",
+            ),
         },
     )
 

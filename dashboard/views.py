@@ -29,12 +29,6 @@ def _range(request: HttpRequest, tz: zoneinfo.ZoneInfo) -> tuple[RangeForm, Date
     return form, form.date_range(timezone.now().astimezone(tz).date(), tz)
 
 
-def _as_of(accounts: list) -> object:
-    """When the freshest of these accounts was last collected."""
-    times = [a.last_collected_at for a in accounts if a.last_collected_at]
-    return max(times) if times else None
-
-
 def _render_or_csv(
     request: HttpRequest, template: str, context: dict, filename: str
 ) -> HttpResponse:
@@ -63,7 +57,6 @@ def overview(request: HttpRequest) -> HttpResponse:
         "range": rng,
         "accounts": accounts,
         "tz": tz,
-        "as_of": _as_of(accounts),
     }
     if accounts:
         context |= pages.overview_page(accounts=accounts, rng=rng, tz=tz)
@@ -80,7 +73,6 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
         "range": rng,
         "account": account,
         "tz": tz,
-        "as_of": account.last_collected_at,
     }
     context |= pages.account_page(
         account=account,
@@ -104,7 +96,7 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         "range": rng,
         "item": item,
         "account": item.account,
-        "as_of": item.account.last_collected_at,
+        "tz": tz,
     }
     context |= pages.item_page(item=item, rng=rng, tz=tz)
     return _render_or_csv(request, "dashboard/item.html", context, f"item-{item.pk}")
@@ -119,7 +111,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         "form": form,
         "range": rng,
         "accounts": accounts,
-        "as_of": _as_of(accounts),
+        "tz": tz,
     }
     if accounts:
         context |= pages.compare_page(accounts=accounts, rng=rng, tz=tz)

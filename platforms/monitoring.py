@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -26,6 +26,9 @@ class QuotaStatus:
     burn: list[tuple[dt.datetime, int]]  # cumulative units at the end of each hour
     runs_out_at: dt.datetime | None  # at the current pace; None if it lasts the day
     resets_at: dt.datetime
+    #: The API call log rows behind `burn` and `by_operation`.
+    first_call_at: dt.datetime | None = None
+    last_call_at: dt.datetime | None = None
 
 
 def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
@@ -53,6 +56,7 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
         for bucket in hourly:
             total += bucket["units"]
             burn.append((bucket["hour"], total))
+        span = calls.aggregate(first=Min("created_at"), last=Max("created_at"))
         statuses.append(
             QuotaStatus(
                 row=row,
@@ -60,6 +64,8 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
                 burn=burn,
                 runs_out_at=_forecast(row, day_start, now),
                 resets_at=next_reset(now, PACIFIC),
+                first_call_at=span["first"],
+                last_call_at=span["last"],
             )
         )
     return statuses
@@ -191,6 +197,11 @@ def api_health_over_time(*, since: dt.datetime) -> list[dict]:
         ApiCallLog.objects.filter(created_at__gte=since)
         .annotate(hour=TruncHour("created_at"))
         .values("platform", "hour")
-        .annotate(requests=Count("pk"), errors=Count("pk", filter=_is_error()))
+        .annotate(
+            requests=Count("pk"),
+            errors=Count("pk", filter=_is_error()),
+            first=Min("created_at"),
+            last=Max("created_at"),
+        )
         .order_by("platform", "hour")
     )

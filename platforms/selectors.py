@@ -17,6 +17,7 @@ from django.db.models import (
     Count,
     F,
     FloatField,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -50,6 +51,82 @@ class Point:
     account_id: int
     bucket: dt.date | dt.datetime  # a datetime for hourly buckets
     value: float | int
+    #: Any stored value behind this point is flagged estimated.
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a chart's values came from, read from the stored rows.
+
+    `sources` are the distinct `source` endpoints of the values, the fetched
+    range is their MIN/MAX(fetched_at), and `estimated` is set when any of
+    them is flagged estimated. `derived` says how plotted values were
+    computed from stored ones ("" when they are plotted as stored).
+    """
+
+    sources: tuple[str, ...] = ()
+    first_fetched: dt.datetime | None = None
+    last_fetched: dt.datetime | None = None
+    estimated: bool = False
+    derived: str = ""
+
+    def merged(self, *others: Provenance) -> Provenance:
+        """One provenance for a chart drawn from several series."""
+        parts = [self, *others]
+        firsts = [p.first_fetched for p in parts if p.first_fetched]
+        lasts = [p.last_fetched for p in parts if p.last_fetched]
+        derived = [p.derived for p in parts if p.derived]
+        return Provenance(
+            sources=tuple(sorted({s for p in parts for s in p.sources})),
+            first_fetched=min(firsts) if firsts else None,
+            last_fetched=max(lasts) if lasts else None,
+            estimated=any(p.estimated for p in parts),
+            derived="; ".join(dict.fromkeys(derived)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Chart rows plus where they came from."""
+
+    points: list[Point]
+    provenance: Provenance
+
+    def __bool__(self) -> bool:
+        return bool(self.points)
+
+
+def _flag():
+    """The `estimated` column as 0/1, so MAX() says whether any row is."""
+    return Max(Cast("estimated", IntegerField()))
+
+
+def _provenance(rows: QuerySet, *, derived: str = "") -> Provenance:
+    """Distinct sources and the fetched range of `rows`, in one query."""
+    grouped = (
+        rows.order_by()
+        .values("source")
+        .annotate(first=Min("fetched_at"), last=Max("fetched_at"), flag=_flag())
+    )
+    found = list(grouped)
+    if not found:
+        return Provenance(derived=derived)
+    return Provenance(
+        sources=tuple(sorted(row["source"] for row in found)),
+        first_fetched=min(row["first"] for row in found),
+        last_fetched=max(row["last"] for row in found),
+        estimated=any(row["flag"] for row in found),
+        derived=derived,
+    )
+
+
+def _moments(start: dt.date, end: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, ...]:
+    """[start 00:00, the day after end 00:00) in the creator's time zone."""
+    return (
+        dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+    )
 
 
 def accounts_for_user(user: AbstractBaseUser) -> QuerySet[ConnectedAccount]:
@@ -111,7 +188,7 @@ def daily_series(
     end: dt.date,
     granularity: Granularity = "day",
     item_id: int | None = None,
-) -> list[Point]:
+) -> Series:
     """Per-day values summed per bucket.
 
     Account level by default; with `item_id`, that item's own days. For
@@ -121,7 +198,10 @@ def daily_series(
         account_id__in=account_ids, metric=metric, day__range=(start, end)
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
-    return _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric()))
+    return Series(
+        _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric())),
+        _provenance(rows),
+    )
 
 
 def item_daily_totals(
@@ -131,7 +211,7 @@ def item_daily_totals(
     start: dt.date,
     end: dt.date,
     granularity: Granularity = "day",
-) -> list[Point]:
+) -> Series:
     """The sum over an account's items of their per-day values."""
     rows = DailyMetric.objects.filter(
         account_id__in=account_ids,
@@ -139,7 +219,10 @@ def item_daily_totals(
         day__range=(start, end),
         item__isnull=False,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
-    return _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric()))
+    return Series(
+        _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric())),
+        _provenance(rows),
+    )
 
 
 def snapshot_series(
@@ -151,51 +234,52 @@ def snapshot_series(
     tz: ZoneInfo,
     granularity: Granularity = "day",
     item_id: int | None = None,
-) -> list[Point]:
+) -> Series:
     """Counters over time: the highest value seen in each bucket.
 
     Counters such as views only grow, so the bucket's maximum is its last
     reading; buckets are cut in the creator's time zone.
     """
+    first, after = _moments(start, end, tz)
     rows = MetricSnapshot.objects.filter(
         account_id__in=account_ids,
         metric=metric,
-        fetched_at__date__range=(
-            start - dt.timedelta(days=1),
-            end + dt.timedelta(days=1),
-        ),
+        fetched_at__gte=first,
+        fetched_at__lt=after,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
     if granularity == "reading":
         # Every reading as it was taken: no bucket, no aggregate.
         points = [
-            Point(row["account_id"], row["fetched_at"].astimezone(tz), _tidy(row["v"]))
+            Point(
+                row["account_id"],
+                row["fetched_at"].astimezone(tz),
+                _tidy(row["v"]),
+                row["estimated"],
+            )
             for row in rows.annotate(v=_numeric())
-            .values("account_id", "fetched_at", "v")
+            .values("account_id", "fetched_at", "v", "estimated")
             .order_by("account_id", "fetched_at")
         ]
     else:
         bucket = _bucket("fetched_at", granularity, tz)
         points = _points(rows, bucket, Max(_numeric()), granularity)
-
-    def day_of(bucket: dt.date | dt.datetime) -> dt.date:
-        return (
-            bucket.astimezone(tz).date() if isinstance(bucket, dt.datetime) else bucket
-        )
-
-    return [p for p in points if start <= day_of(p.bucket) <= end]
+    return Series(points, _provenance(rows))
 
 
 def _points(rows: QuerySet, bucket, aggregate, granularity: str = "day") -> list[Point]:
     grouped = (
         rows.annotate(bucket=bucket)
         .values("account_id", "bucket")
-        .annotate(value=aggregate)
+        .annotate(value=aggregate, flag=_flag())
         .order_by("account_id", "bucket")
     )
     return [
         Point(
-            row["account_id"], _as_date(row["bucket"], granularity), _tidy(row["value"])
+            row["account_id"],
+            _as_date(row["bucket"], granularity),
+            _tidy(row["value"]),
+            bool(row["flag"]),
         )
         for row in grouped
         if row["value"] is not None
@@ -333,12 +417,13 @@ def items_published_per_bucket(
     end: dt.datetime,
     granularity: Granularity,
     tz: ZoneInfo,
-) -> dict[dt.date, int]:
+) -> tuple[dict[dt.date, int], Provenance]:
+    """Items published per bucket, and when those items were last listed."""
+    items = ContentItem.objects.filter(
+        account_id=account_id, published_at__range=(start, end)
+    )
     rows = (
-        ContentItem.objects.filter(
-            account_id=account_id, published_at__range=(start, end)
-        )
-        .annotate(
+        items.annotate(
             bucket=_bucket("published_at", granularity, tz)
             if granularity not in ("day", "reading")
             else TruncDate("published_at", tzinfo=tz)
@@ -348,12 +433,21 @@ def items_published_per_bucket(
         .order_by("bucket")
     )
     cut = "day" if granularity == "reading" else granularity
-    return {_as_date(row["bucket"], cut): row["n"] for row in rows}
+    counts = {_as_date(row["bucket"], cut): row["n"] for row in rows}
+    # Items keep no endpoint of their own: published_at is what the content
+    # listing said when the item was last seen in it.
+    seen = items.aggregate(first=Min("last_seen_at"), last=Max("last_seen_at"))
+    provenance = Provenance(
+        sources=("content listing (published_at)",) if counts else (),
+        first_fetched=seen["first"],
+        last_fetched=seen["last"],
+    )
+    return counts, provenance
 
 
 def follower_history_estimate(
     *, account_ids: list[int], start: dt.date, end: dt.date, tz: ZoneInfo
-) -> list[Point]:
+) -> Series:
     """Followers on days before the first reading, from the daily gains.
 
     YouTube (subscribersGained - subscribersLost) and Instagram (new
@@ -361,25 +455,33 @@ def follower_history_estimate(
     backwards from the oldest follower count stored gives the history an
     account had before it was connected. Estimated, and labelled so.
     """
-    first = (
+    readings = MetricSnapshot.objects.filter(
+        account_id__in=account_ids, metric="follower_count", item__isnull=True
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+    oldest = (
         MetricSnapshot.objects.filter(
-            account_id__in=account_ids, metric="follower_count", item__isnull=True
+            account_id=OuterRef("account_id"), metric="follower_count", item=None
         )
         .exclude(value_int__isnull=True, value_float__isnull=True)
-        .values("account_id")
-        .annotate(at=Min("fetched_at"))
+        .order_by("fetched_at")
+        .values("fetched_at")[:1]
     )
-    anchors = {row["account_id"]: row["at"] for row in first}
+    anchors = {
+        row["account_id"]: (row["fetched_at"], row["v"])
+        for row in readings.filter(fetched_at=Subquery(oldest))
+        .annotate(v=_numeric())
+        .values("account_id", "fetched_at", "v")
+    }
     if not anchors:
-        return []
+        return Series([], Provenance())
+    gains = DailyMetric.objects.filter(
+        account_id__in=list(anchors),
+        item__isnull=True,
+        metric__in=["follower_gain", "follower_loss"],
+        day__gte=start,
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
     changes = (
-        DailyMetric.objects.filter(
-            account_id__in=list(anchors),
-            item__isnull=True,
-            metric__in=["follower_gain", "follower_loss"],
-            day__gte=start,
-        )
-        .values("account_id", "day", "metric")
+        gains.values("account_id", "day", "metric")
         .annotate(total=Sum(_numeric()))
         .order_by("account_id", "-day")
     )
@@ -389,9 +491,8 @@ def follower_history_estimate(
         days = net.setdefault(row["account_id"], {})
         days[row["day"]] = days.get(row["day"], 0) + sign * (row["total"] or 0)
     points = []
-    for account_id, anchor_at in anchors.items():
+    for account_id, (anchor_at, count) in anchors.items():
         anchor_day = anchor_at.astimezone(tz).date()
-        count = _first_value(account_id, anchor_at)
         if count is None or account_id not in net:
             continue
         # followers at the end of day d = followers at the anchor minus what
@@ -400,22 +501,24 @@ def follower_history_estimate(
         running = count - net[account_id].get(anchor_day, 0)
         while day >= start:
             if start <= day <= end:
-                points.append(Point(account_id, day, _tidy(running)))
+                points.append(Point(account_id, day, _tidy(running), estimated=True))
             running -= net[account_id].get(day, 0)
             day -= dt.timedelta(days=1)
-    return sorted(points, key=lambda p: (p.account_id, p.bucket))
-
-
-def _first_value(account_id: int, at: dt.datetime) -> float | None:
-    row = (
-        MetricSnapshot.objects.filter(
-            account_id=account_id,
-            metric="follower_count",
-            item__isnull=True,
-            fetched_at=at,
-        )
-        .annotate(v=_numeric())
-        .values_list("v", flat=True)
-        .first()
+    if not points:
+        return Series([], Provenance())
+    provenance = _provenance(
+        gains.filter(day__lte=end),
+        derived="before the first reading, estimated backwards from daily "
+        "follower gains and losses",
     )
-    return row
+    return Series(
+        sorted(points, key=lambda p: (p.account_id, p.bucket)),
+        # The estimate is an estimate whatever the gains' own flags say.
+        Provenance(
+            sources=provenance.sources,
+            first_fetched=provenance.first_fetched,
+            last_fetched=provenance.last_fetched,
+            estimated=True,
+            derived=provenance.derived,
+        ),
+    )

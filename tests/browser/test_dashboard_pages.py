@@ -59,7 +59,7 @@ def test_a_creator_browses_charts_changes_the_range_and_downloads_csv(
         ).click()
     download = download_info.value
     content = download.path().read_text()
-    assert content.splitlines()[0] == "account,period start,views"
+    assert content.splitlines()[0] == "account,period start,views,estimated"
     assert len(content.splitlines()) == 8
 
     page.locator("table.top-content a").first.click()

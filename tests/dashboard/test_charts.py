@@ -18,7 +18,6 @@ def test_it_shows_a_missing_day_as_a_gap_not_zero():
         granularity="day",
         title="Views",
         y_title="views",
-        source="reports",
     )
     (trace,) = figure.data
     assert list(trace.y) == [5, None, 7, None, None]
@@ -35,7 +34,6 @@ def test_it_draws_one_trace_per_account_with_sorted_x():
         granularity="day",
         title="Views",
         y_title="views",
-        source="reports",
     )
     assert [t.name for t in figure.data] == ["@a", "@b"]
     xs = list(figure.data[0].x)
@@ -95,7 +93,6 @@ def test_every_reading_is_plotted_at_its_own_time():
         granularity="reading",
         title="Followers",
         y_title="followers",
-        source="channels",
     )
     a, b = figure.data
     assert list(a.x) == ["2026-01-02T09:15", "2026-01-02T14:15"]

@@ -44,7 +44,7 @@ def test_it_sums_item_days_per_week(youtube_account, item_ids):
         end=dt.date(2026, 3, 31),
         granularity="week",
     )
-    assert [(p.bucket, p.value) for p in weekly] == [(dt.date(2026, 3, 2), 420)]
+    assert [(p.bucket, p.value) for p in weekly.points] == [(dt.date(2026, 3, 2), 420)]
 
 
 def test_it_leaves_out_missing_values(youtube_account):
@@ -64,7 +64,7 @@ def test_it_leaves_out_missing_values(youtube_account):
         start=dt.date(2026, 3, 1),
         end=dt.date(2026, 3, 3),
     )
-    assert [(p.bucket, p.value) for p in series] == [(dt.date(2026, 3, 1), 5)]
+    assert [(p.bucket, p.value) for p in series.points] == [(dt.date(2026, 3, 1), 5)]
 
 
 def test_snapshot_days_are_cut_in_the_creators_time_zone(youtube_account):
@@ -82,7 +82,7 @@ def test_snapshot_days_are_cut_in_the_creators_time_zone(youtube_account):
         end=dt.date(2026, 3, 2),
         tz=ZoneInfo("America/Los_Angeles"),
     )
-    assert [(p.bucket, p.value) for p in series] == [(dt.date(2026, 3, 1), 150)]
+    assert [(p.bucket, p.value) for p in series.points] == [(dt.date(2026, 3, 1), 150)]
 
 
 def test_latest_values_per_item(youtube_account, item_ids):
@@ -134,7 +134,7 @@ def test_follower_history_before_the_first_reading_is_estimated_from_gains(
         end=dt.date(2026, 3, 10),
         tz=ZoneInfo("UTC"),
     )
-    assert [(p.bucket.day, p.value) for p in estimate] == [
+    assert [(p.bucket.day, p.value) for p in estimate.points] == [
         (7, 987),
         (8, 992),
         (9, 1000),

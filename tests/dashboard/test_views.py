@@ -59,7 +59,7 @@ def test_it_downloads_a_chart_as_csv(client, populated_account):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().strip().splitlines()
-    assert lines[0] == "account,period start,views"
+    assert lines[0] == "account,period start,views,estimated"
     assert len(lines) == 1 + 7
 
 
