@@ -5,6 +5,9 @@ without parsing messages: the HTTP `status`, the platform's `code`, `reason`
 and `subcode`, the `request_id` (TikTok `log_id`, Graph `fbtrace_id`,
 Business API `request_id`), `retry_after` in seconds when the platform or the
 limiter knows it, and `permanent` (retrying the same request cannot help).
+A call over many ids that stops part-way (a Graph batch refused by the
+limiter) also says how far it got: `completed` maps each id already done to
+its result, and `pending` lists the ids not yet asked, in order.
 
 The tree::
 
@@ -91,6 +94,10 @@ class PlatformError(Exception):
         self.permanent = self.default_permanent if permanent is None else permanent
         self.endpoint = endpoint
         self.context = context or {}
+        #: For calls over many ids: results of the ids done before the error.
+        self.completed: dict[str, Any] = {}
+        #: For calls over many ids: the ids not yet asked, to resume with.
+        self.pending: list[str] = []
 
     def __str__(self) -> str:
         parts = [self.message]

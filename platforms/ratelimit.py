@@ -22,6 +22,11 @@ run at `SAFETY` (97 %) of the stated limit with a small burst, which keeps
 any sliding window under the limit even when requests reach the platform up
 to about a second late. Daily windows are budgets and may be spent at once.
 
+A request that stands for several calls (a Graph batch: each operation
+counts on its own) asks for up to `n` slots at once (`acquire_up_to`): it
+gets the largest `k <= n` every bucket can give now, taken from all of
+them in one step, and sends only `k` operations. A refusal takes nothing.
+
 A wait of up to `max_inline_wait` seconds is slept inline; a longer one
 raises `PlatformRateLimitError(retry_after=...)` so the job is re-queued.
 """
@@ -48,6 +53,8 @@ from platforms.exceptions import PlatformRateLimitError, error_class_for
 logger = logging.getLogger("platforms.ratelimit")
 
 SAFETY = 0.97
+#: Float slack when comparing GCRA times (a microsecond).
+_EPSILON = 1e-6
 #: Share of a platform-reported usage (Graph X-App-Usage) above which to slow down.
 SLOW_DOWN_ABOVE_PERCENT = 80.0
 
@@ -98,6 +105,21 @@ class Rate:
         burst = max(1, (self.limit - math.floor(self.limit * SAFETY)) // 2)
         return (burst - 1) * self.interval
 
+    def free_slots(self, tat: float, now: float) -> int:
+        """How many requests a bucket at `tat` grants at `now`, all at once.
+
+        Taking `k` moves `tat` to `max(tat, now) + k * interval`, which is
+        allowed while `tat + (k - 1) * interval <= now + tau`.
+        """
+        start = max(tat, now)
+        if start > now + self.tolerance + _EPSILON:
+            return 0
+        return math.floor((now + self.tolerance - start) / self.interval + 1e-9) + 1
+
+    def wait_for_slot(self, tat: float, now: float) -> float:
+        """Seconds until a bucket at `tat` grants one request."""
+        return max(tat - self.tolerance - now, 1e-3)
+
 
 @dataclass(frozen=True)
 class Window:
@@ -118,6 +140,9 @@ class BucketSpec:
     rate: Rate
     account_id: int | None = None
 
+
+#: Instagram's app-wide window, paused by Graph's X-App-Usage header.
+APP_USAGE_CLASS = "app_usage"
 
 # Seed defaults (issue 4). Endpoint names are the sandbox's / request log's.
 # TikTok: 600 requests per minute per endpoint (PLATFORM_APIS.md 1.3) plus
@@ -143,6 +168,12 @@ DEFAULT_RATES: dict[str, dict[str, str]] = {
         "media_metrics": "500/h",
         "story_metrics": "200/h",
         "business_discovery": "30/h",
+        # One bucket per Facebook app that every Graph call takes a slot from.
+        # Graph limits an app by the usage it reports (X-App-Usage), not by a
+        # published count, so this rate stays far above the per-account
+        # budgets; the bucket exists so that app-wide usage can pause every
+        # account of the app at once (Limiter.record_usage).
+        APP_USAGE_CLASS: "100000/h",
     },
 }
 
@@ -153,13 +184,17 @@ ENDPOINT_CLASSES: dict[str, tuple[tuple[str, bool], ...]] = {
     "tiktok.video.query": (("video_query", False), ("video_metrics", True)),
     "tiktok.business.get": (("analytics", True),),
     "tiktok.business.video.list": (("analytics", True),),
-    "graph.ig_user": (("user_profile", True),),
-    "graph.ig_user.insights": (("user_profile", True),),
-    "graph.ig_media": (("media_metrics", True),),
-    "graph.ig_stories": (("story_metrics", True),),
-    "graph.media.insights": (("media_metrics", True),),
-    "graph.story.insights": (("story_metrics", True),),
-    "graph.business_discovery": (("business_discovery", True),),
+    "graph.me.accounts": ((APP_USAGE_CLASS, False),),
+    "graph.ig_user": (("user_profile", True), (APP_USAGE_CLASS, False)),
+    "graph.ig_user.insights": (("user_profile", True), (APP_USAGE_CLASS, False)),
+    "graph.ig_media": (("media_metrics", True), (APP_USAGE_CLASS, False)),
+    "graph.ig_stories": (("story_metrics", True), (APP_USAGE_CLASS, False)),
+    "graph.media.insights": (("media_metrics", True), (APP_USAGE_CLASS, False)),
+    "graph.story.insights": (("story_metrics", True), (APP_USAGE_CLASS, False)),
+    "graph.business_discovery": (
+        ("business_discovery", True),
+        (APP_USAGE_CLASS, False),
+    ),
     "youtube.channels": (("data_api", False),),
     "youtube.playlistItems": (("data_api", False),),
     "youtube.videos": (("data_api", False),),
@@ -196,6 +231,19 @@ class Limiter:
 
     def try_take(self, specs: Sequence[BucketSpec], now: float) -> float:
         """Take one slot from every bucket, or none: return 0, or seconds to wait."""
+        granted, wait = self.try_take_up_to(specs, 1, now)
+        return 0.0 if granted else wait
+
+    def try_take_up_to(
+        self, specs: Sequence[BucketSpec], n: int, now: float
+    ) -> tuple[int, float]:
+        """Take the same `k <= n` slots from every bucket, or none at all.
+
+        Returns `(k, 0.0)` with `k >= 1`, or `(0, seconds until one slot)`.
+        `k` is the most every bucket can grant at `now`; the take is atomic,
+        so a refusal (or a race lost to another worker) leaves every bucket
+        as it was.
+        """
         raise NotImplementedError
 
     def block(self, specs: Iterable[BucketSpec], until: float, reason: str) -> None:
@@ -208,13 +256,28 @@ class Limiter:
         Raises the platform's `PlatformRateLimitError` subclass with
         `retry_after` when the wait is longer than `max_inline_wait`.
         """
+        self.acquire_up_to(specs, 1, platform=platform)
+
+    def acquire_up_to(
+        self, specs: Sequence[BucketSpec], n: int, *, platform: str = ""
+    ) -> int:
+        """Take up to `n` slots from every bucket; return how many were granted.
+
+        The count is what the shared budget allows right now (after at most
+        one short inline wait per try), between 1 and `n`; the caller sends
+        that many calls and keeps the rest for later. When not even one slot
+        opens within `max_inline_wait`, raises the platform's
+        `PlatformRateLimitError` with `retry_after` and takes nothing.
+        """
+        if n < 1:
+            raise ValueError("n must be at least 1")
         if not specs:
-            return
+            return n
         ordered = sorted(specs, key=lambda spec: spec.key)
         while True:
-            wait = self.try_take(ordered, self.clock())
-            if wait <= 0:
-                return
+            granted, wait = self.try_take_up_to(ordered, n, self.clock())
+            if granted:
+                return granted
             if wait > self.max_inline_wait:
                 error = error_class_for(platform, PlatformRateLimitError)
                 raise error(
@@ -300,26 +363,66 @@ def forget_known_buckets() -> None:
 class DatabaseLimiter(Limiter):
     """GCRA over `platforms.RateLimitBucket`, one conditional UPDATE per bucket."""
 
-    def try_take(self, specs: Sequence[BucketSpec], now: float) -> float:
+    #: Races lost to other workers before giving up on a multi-slot take.
+    max_conflicts = 8
+
+    def try_take_up_to(
+        self, specs: Sequence[BucketSpec], n: int, now: float
+    ) -> tuple[int, float]:
         from platforms.models import RateLimitBucket
 
         try:
-            return self._try_take(specs, now)
+            return self._try_take_up_to(specs, n, now)
         except RateLimitBucket.DoesNotExist:
             # The row vanished (tests flush tables); recreate and try again.
             forget_known_buckets()
-            return self._try_take(specs, now)
+            return self._try_take_up_to(specs, n, now)
 
-    def _try_take(self, specs: Sequence[BucketSpec], now: float) -> float:
+    def _try_take_up_to(
+        self, specs: Sequence[BucketSpec], n: int, now: float
+    ) -> tuple[int, float]:
         from platforms.models import RateLimitBucket
 
         _ensure_buckets(specs)
+        if n == 1:  # the common case needs no read: the UPDATE decides
+            wait = self._take_exactly(specs, 1, now)
+            return (1, 0.0) if wait is None else (0, wait)
+        for _ in range(self.max_conflicts):
+            tats = dict(
+                RateLimitBucket.objects.filter(
+                    key__in=[spec.key for spec in specs]
+                ).values_list("key", "tat")
+            )
+            if len(tats) != len({spec.key for spec in specs}):
+                raise RateLimitBucket.DoesNotExist
+            granted = min(
+                [n] + [spec.rate.free_slots(tats[spec.key], now) for spec in specs]
+            )
+            if granted < 1:
+                return 0, max(
+                    spec.rate.wait_for_slot(tats[spec.key], now) for spec in specs
+                )
+            if self._take_exactly(specs, granted, now) is None:
+                return granted, 0.0
+            # Another worker took slots between the read and the UPDATE.
+        return 0, 1e-3
+
+    def _take_exactly(
+        self, specs: Sequence[BucketSpec], k: int, now: float
+    ) -> float | None:
+        """Take `k` slots from every bucket in one transaction, or none.
+
+        Returns None when taken, else the refusing bucket's wait for a slot.
+        """
+        from platforms.models import RateLimitBucket
+
         with transaction.atomic():
             for spec in specs:
                 rate = spec.rate
+                limit = now + rate.tolerance - (k - 1) * rate.interval + _EPSILON
                 taken = RateLimitBucket.objects.filter(
-                    Q(key=spec.key) & Q(tat__lte=now + rate.tolerance)
-                ).update(tat=Greatest(F("tat"), Value(now)) + rate.interval)
+                    Q(key=spec.key) & Q(tat__lte=limit)
+                ).update(tat=Greatest(F("tat"), Value(now)) + k * rate.interval)
                 if taken:
                     continue
                 tat = RateLimitBucket.objects.values_list("tat", flat=True).get(
@@ -327,8 +430,8 @@ class DatabaseLimiter(Limiter):
                 )
                 # Undo the buckets taken so far in this transaction.
                 transaction.set_rollback(True)
-                return max(tat - rate.tolerance - now, 1e-3)
-        return 0.0
+                return rate.wait_for_slot(tat, now)
+        return None
 
     def block(self, specs: Iterable[BucketSpec], until: float, reason: str) -> None:
         from platforms.models import RateLimitBucket
@@ -346,23 +449,34 @@ class DatabaseLimiter(Limiter):
                 )
 
 
+# ARGV: now, n, then (interval, tau) per key. Returns {k, wait}: k slots
+# taken from every key (k >= 1), or k = 0 and the seconds until one slot.
 _LUA_TAKE = """
 local now = tonumber(ARGV[1])
+local k = tonumber(ARGV[2])
+local wait = 0
 for i, key in ipairs(KEYS) do
-  local tau = tonumber(ARGV[2 * i + 1])
+  local interval = tonumber(ARGV[2 * i + 1])
+  local tau = tonumber(ARGV[2 * i + 2])
   local tat = tonumber(redis.call('GET', key) or '0')
-  if tat > now + tau then
-    return tostring(tat - tau - now)
+  local start = math.max(tat, now)
+  if start > now + tau + 1e-6 then
+    k = 0
+    wait = math.max(wait, tat - tau - now)
+  else
+    k = math.min(k, math.floor((now + tau - start) / interval + 1e-9) + 1)
   end
 end
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  local ttl = math.ceil(tat + interval - now) + 1
-  redis.call('SET', key, tostring(tat + interval), 'EX', ttl)
+if k < 1 then
+  return {0, tostring(math.max(wait, 1e-3))}
 end
-return '0'
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i + 1])
+  local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
+  local ttl = math.ceil(tat + k * interval - now) + 1
+  redis.call('SET', key, tostring(tat + k * interval), 'EX', ttl)
+end
+return {k, '0'}
 """
 
 _LUA_BLOCK = """
@@ -390,12 +504,15 @@ class RedisLimiter(Limiter):
         self._take = self.redis.register_script(_LUA_TAKE)
         self._block = self.redis.register_script(_LUA_BLOCK)
 
-    def try_take(self, specs: Sequence[BucketSpec], now: float) -> float:
-        args: list[float] = [now]
+    def try_take_up_to(
+        self, specs: Sequence[BucketSpec], n: int, now: float
+    ) -> tuple[int, float]:
+        args: list[float] = [now, n]
         for spec in specs:
             args += [spec.rate.interval, spec.rate.tolerance]
         keys = [self.prefix + spec.key for spec in specs]
-        return float(self._take(keys=keys, args=args))
+        granted, wait = self._take(keys=keys, args=args)
+        return int(granted), float(wait)
 
     def block(self, specs: Iterable[BucketSpec], until: float, reason: str) -> None:
         specs = list(specs)

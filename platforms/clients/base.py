@@ -9,9 +9,16 @@ Where the integration guide awaits a call (`collect_metrics`,
 `get_analytics`, `refresh_auth_token`, `refresh_credentials`) the method is
 an `async def` that runs the same synchronous code in a worker thread with
 `asyncio.to_thread`; concurrent tasks therefore run concurrently, each on
-its own thread and database connection. (The synchronous methods touch
-the database, so inside a coroutine call them through `run_in_thread`, as
-Django requires for any ORM use there.)
+its own thread and database connection.
+
+The synchronous methods touch the database (limiter, quota ledger, API call
+log), which Django refuses on a thread that runs an event loop
+(SynchronousOnlyOperation). A script that awaits `collect_metrics` in
+`async def main()` naturally calls `get_video_metrics()` there too, so every
+public synchronous method is wrapped (`sync_api`, applied to each subclass
+by `__init_subclass__`): on a thread with a running loop its body runs on a
+worker thread and the caller blocks for the result, as a synchronous call
+does; anywhere else it runs in place. It is the same body either way.
 
 The pieces: `TokenHolder` (platforms/clients/credentials.py) loads and
 refreshes tokens; `RequestPipeline` (platforms/clients/pipeline.py) sends.
@@ -26,8 +33,12 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextvars
+import functools
 import hashlib
+import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -64,18 +75,107 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def _closing_connections(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call `func` on a worker thread, then close that thread's DB handles."""
+    try:
+        return func(*args, **kwargs)
+    finally:
+        # Worker threads are pooled or short-lived; an idle connection per
+        # thread would outlive the request it was opened for.
+        connections.close_all()
+
+
 async def run_in_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run sync client code in a worker thread; close that thread's DB handles."""
+    return await asyncio.to_thread(_closing_connections, func, *args, **kwargs)
 
-    def call() -> T:
+
+def in_event_loop_thread() -> bool:
+    """True where Django would refuse ORM use: a running loop on this thread.
+
+    `DJANGO_ALLOW_ASYNC_UNSAFE` lifts Django's check, and this one with it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+def call_off_loop(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run `func` on a fresh worker thread and block until it returns.
+
+    The caller's thread (and its event loop) waits, exactly as for any
+    synchronous call; exceptions are re-raised here with their traceback.
+    """
+    outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()
+
+    def target() -> None:
         try:
-            return func(*args, **kwargs)
-        finally:
-            # Worker threads are pooled; a long-lived idle connection per
-            # thread would outlive the request it was opened for.
-            connections.close_all()
+            outcome["value"] = context.run(_closing_connections, func, *args, **kwargs)
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
 
-    return await asyncio.to_thread(call)
+    worker = threading.Thread(target=target, name="platforms-sync-call")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def sync_api(func: Callable[..., T]) -> Callable[..., T]:
+    """Make a synchronous client method safe to call from a coroutine.
+
+    Outside an event loop thread the method runs in place; inside one, its
+    body (database access included) runs on a worker thread and the result
+    is returned synchronously. Calls it makes in turn run in place there.
+    """
+    if getattr(func, "__sync_api__", False):
+        return func
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        if in_event_loop_thread():
+            return call_off_loop(func, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    wrapper.__sync_api__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _wrap_public_sync_methods(cls: type) -> None:
+    """Apply `sync_api` to every public sync method and property cls has."""
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        attr = inspect.getattr_static(cls, name)
+        if inspect.isfunction(attr):
+            if inspect.iscoroutinefunction(attr) or getattr(
+                attr, "__isabstractmethod__", False
+            ):
+                continue
+            if not getattr(attr, "__sync_api__", False):
+                setattr(cls, name, sync_api(attr))
+        elif (
+            isinstance(attr, property)
+            and attr.fget is not None
+            and not getattr(attr.fget, "__sync_api__", False)
+        ):
+            setattr(cls, name, attr.getter(sync_api(attr.fget)))
+
+
+def default_redirect_uri(provider: str) -> str:
+    """The product's own OAuth callback for `provider` (tiktok/google/facebook).
+
+    The URI registered with each platform app (README, "Registering the
+    platform apps"), so a client built without `redirect_uri` exchanges
+    codes the product's connect flow obtained.
+    """
+    from django.conf import settings
+
+    return f"{settings.SITE_URL}/accounts/{provider}/login/callback/"
 
 
 class BasePlatformClient(TokenHolder, RequestPipeline, abc.ABC):
@@ -90,6 +190,11 @@ class BasePlatformClient(TokenHolder, RequestPipeline, abc.ABC):
     #: Pause after repeated throttling when the platform gives no Retry-After
     #: (TikTok's documented window is one minute).
     throttle_pause_seconds: ClassVar[float] = 60.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every platform, a fourth one too, gets the same coroutine safety.
+        _wrap_public_sync_methods(cls)
 
     def __init__(
         self,

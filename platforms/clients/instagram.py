@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from platforms.clients.base import BasePlatformClient
+from platforms.clients.base import BasePlatformClient, default_redirect_uri
 from platforms.clients.instagram_errors import check_reply, read_usage
 from platforms.clients.instagram_insights import (
     MEDIA_METRICS,
@@ -33,6 +33,7 @@ from platforms.exceptions import (
     PlatformError,
 )
 from platforms.metrics import MetricResult, to_int
+from platforms.ratelimit import APP_USAGE_CLASS, ENDPOINT_CLASSES, BucketSpec
 from platforms.tokens import mark_reconnect_needed
 
 __all__ = [
@@ -79,7 +80,7 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
         super().__init__(**kwargs)
         self.client_id = client_id or settings.FACEBOOK_APP_ID
         self.client_secret = client_secret or settings.FACEBOOK_APP_SECRET
-        self.redirect_uri = redirect_uri or ""
+        self.redirect_uri = redirect_uri or default_redirect_uri("facebook")
         self.version = graph_version or settings.FACEBOOK_GRAPH_VERSION
         self.www_url = (www_url or settings.FACEBOOK_WWW_URL).rstrip("/")
         self.graph_url = (graph_url or settings.FACEBOOK_GRAPH_URL).rstrip("/")
@@ -293,20 +294,45 @@ class InstagramClient(InsightsMixin, BasePlatformClient):
     # --- hooks and validation ------------------------------------------------
 
     def observe_response(self, endpoint: str, response: httpx.Response) -> None:
-        """Store Graph's usage headers; pause before Graph throttles."""
-        usage, percent, regain_minutes = read_usage(response.headers)
-        if not usage:
+        """Store Graph's usage headers; slow down before Graph throttles.
+
+        `X-App-Usage` counts the whole app, so above the threshold it pauses
+        the app-wide bucket every Instagram request of this app takes a slot
+        from (every account and endpoint waits). `X-Business-Use-Case-Usage`
+        counts one business account: it pauses only that account's buckets
+        for the endpoint, and other accounts go on.
+        """
+        usage = read_usage(response.headers)
+        if not usage.headers:
             return
-        self.reported_usage_percent = percent
-        specs = self.bucket_specs(endpoint)
-        if specs:
-            self.limiter.record_usage(specs, usage, percent)
-            if regain_minutes > 0:
+        self.reported_usage_percent = usage.percent
+        app_specs = self.app_bucket_specs()
+        per_account = {name for name, own in ENDPOINT_CLASSES.get(endpoint, ()) if own}
+        account_specs = [
+            spec
+            for spec in self.bucket_specs(endpoint)
+            if spec.endpoint_class in per_account
+        ]
+        if "x-app-usage" in usage.headers and app_specs:
+            self.limiter.record_usage(app_specs, usage.headers, usage.app_percent)
+        if account_specs:
+            self.limiter.record_usage(
+                account_specs, usage.headers, usage.account_percent
+            )
+            if usage.regain_minutes > 0:
                 self.limiter.block(
-                    specs,
-                    time.time() + regain_minutes * 60,
+                    account_specs,
+                    time.time() + usage.regain_minutes * 60,
                     "Graph: estimated_time_to_regain_access",
                 )
+
+    def app_bucket_specs(self) -> list[BucketSpec]:
+        """The app-wide bucket (one per Facebook app) that X-App-Usage pauses."""
+        return [
+            spec
+            for spec in self.bucket_specs("graph.ig_user")
+            if spec.endpoint_class == APP_USAGE_CLASS
+        ]
 
     def on_error(self, error: PlatformError) -> None:
         if error.code == 190 and self.account is not None:

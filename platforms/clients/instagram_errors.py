@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -68,7 +69,7 @@ def check_reply(
     if not isinstance(error, dict):
         raise client.data_error(endpoint, f"HTTP {status} without an error object")
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    regain_minutes = read_usage(response.headers)[2]
+    regain_minutes = read_usage(response.headers).regain_minutes
     if retry_after is None and regain_minutes > 0:
         retry_after = regain_minutes * 60
     raise graph_error(
@@ -106,12 +107,31 @@ def graph_error(
     )
 
 
-def read_usage(headers: Mapping[str, str]) -> tuple[dict[str, Any], float, float]:
-    """(usage headers, highest percent reported, minutes until access returns)."""
+@dataclass(frozen=True)
+class GraphUsage:
+    """What Graph's usage headers say, in percent of each limit.
+
+    `app_percent` comes from `X-App-Usage`, which counts the whole app (every
+    user and account of it); `account_percent` and `regain_minutes` from
+    `X-Business-Use-Case-Usage`, which counts one business account.
+    """
+
+    headers: dict[str, Any] = field(default_factory=dict)
+    app_percent: float = 0.0
+    account_percent: float = 0.0
+    regain_minutes: float = 0.0
+
+    @property
+    def percent(self) -> float:
+        return max(self.app_percent, self.account_percent)
+
+
+def read_usage(headers: Mapping[str, str]) -> GraphUsage:
+    """Parse `X-App-Usage` and `X-Business-Use-Case-Usage` (PLATFORM_APIS 3.8)."""
     usage: dict[str, Any] = {}
-    percent = 0.0
+    percents = {"x-app-usage": 0.0, "x-business-use-case-usage": 0.0}
     regain_minutes = 0.0
-    for header in ("x-app-usage", "x-business-use-case-usage"):
+    for header in percents:
         raw = headers.get(header)
         if not raw:
             continue
@@ -123,11 +143,16 @@ def read_usage(headers: Mapping[str, str]) -> tuple[dict[str, Any], float, float
         for figures in _usage_entries(value):
             for key in ("call_count", "total_cputime", "total_time"):
                 if isinstance(figures.get(key), int | float):
-                    percent = max(percent, float(figures[key]))
+                    percents[header] = max(percents[header], float(figures[key]))
             regain = figures.get("estimated_time_to_regain_access")
             if isinstance(regain, int | float):
                 regain_minutes = max(regain_minutes, float(regain))
-    return usage, percent, regain_minutes
+    return GraphUsage(
+        headers=usage,
+        app_percent=percents["x-app-usage"],
+        account_percent=percents["x-business-use-case-usage"],
+        regain_minutes=regain_minutes,
+    )
 
 
 def _usage_entries(value: Any) -> list[dict[str, Any]]:

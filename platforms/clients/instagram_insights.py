@@ -242,7 +242,21 @@ class InsightsMixin:
         *,
         metrics: Iterable[str] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Insights of many media, 50 per Graph batch request, matched by id.
+        """Insights of many media in Graph batch requests, matched by id.
+
+        Each operation of a batch counts toward the limits as one call, so a
+        batch takes one `media_metrics` slot per operation, all at once, and
+        holds only as many operations as the shared limiter grants right now
+        (at most 50; with the default 500/h the burst is about 7). The rest
+        go in the next batch, after a short inline wait if one is needed.
+
+        Returns `{media_id: result}` for every id when all were asked.
+        When the limiter has no slot within its inline wait (or Graph
+        refuses), raises the platform error, e.g. `InstagramRateLimitError`
+        with `retry_after`, carrying `completed` (`{media_id: result}` of
+        the ids already done, to store) and `pending` (the ids not yet
+        asked, in order, to resume with). No slot is taken for an id that
+        was not sent.
 
         A retired metric fails every operation with code 100: it is dropped,
         recorded, and the batch is sent again with the rest.
@@ -250,36 +264,72 @@ class InsightsMixin:
         ids = list(dict.fromkeys(media_ids))
         requested = platform_names(metrics or MEDIA_METRICS)
         results: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start : start + BATCH_SIZE]
-            while True:
-                asked = [m for m in requested if m not in self.retired_metrics]
-                replies = (
-                    self._send_batch(chunk, asked) if asked else [None] * len(chunk)
-                )
-                if not asked or not self._drop_retired(replies, asked):
-                    break
-            dropped = {
-                m: "retired by Meta (Graph code 100)"
-                for m in requested
-                if m in self.retired_metrics
-            }
-            # The batch reply is the one positional format Graph has: element i
-            # answers operation i. Each body is still checked for its own id.
-            for mid, reply in zip(chunk, replies, strict=True):
-                results[mid] = self._batch_item(mid, reply, requested, dropped)
+        position = 0
+        while position < len(ids):
+            chunk = ids[position : position + BATCH_SIZE]
+            try:
+                done = self._insights_round(chunk, requested)
+            except PlatformError as error:
+                error.completed = dict(results)
+                error.pending = ids[position:]
+                raise
+            results.update(done)
+            position += len(done)
         return results
 
-    def _send_batch(self: InstagramClient, chunk: list[str], asked: list[str]) -> list:
-        query = f"insights?metric={','.join(asked)}"
+    def _insights_round(
+        self: InstagramClient, chunk: list[str], requested: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """One batch for a prefix of `chunk` (as many ids as the limiter grants)."""
+        while True:
+            asked = [m for m in requested if m not in self.retired_metrics]
+            if not asked:
+                sent, replies = chunk, [None] * len(chunk)
+                break
+            query = f"insights?metric={','.join(asked)}"
+            sent, replies = self._send_batch(
+                "graph.media.insights",
+                [f"{self.version}/{mid}/{query}" for mid in chunk],
+                chunk,
+            )
+            if not self._drop_retired(replies, asked):
+                break
+            chunk = sent  # ask the same media again without the retired metric
+        dropped = {
+            m: "retired by Meta (Graph code 100)"
+            for m in requested
+            if m in self.retired_metrics
+        }
+        # The batch reply is the one positional format Graph has: element i
+        # answers operation i. Each body is still checked for its own id.
+        return {
+            mid: self._batch_item(mid, reply, requested, dropped)
+            for mid, reply in zip(sent, replies, strict=True)
+        }
+
+    def _send_batch(
+        self: InstagramClient,
+        endpoint: str,
+        relative_urls: list[str],
+        ids: list[str],
+    ) -> tuple[list[str], list]:
+        """POST the first operations the limiter allows; return (ids sent, replies).
+
+        `endpoint` names the limits each operation counts toward (e.g.
+        graph.media.insights → media_metrics, graph.ig_user.insights →
+        user_profile). The slots for all of them are taken in one atomic
+        step, so a refusal takes none and no slot is spent on an operation
+        that is not sent.
+        """
+        # A token refresh, if due, happens before slots are taken.
+        self.authenticate()
+        granted = self.limiter.acquire_up_to(
+            self.bucket_specs(endpoint), len(ids), platform=self.platform
+        )
+        sent = ids[:granted]
         ops = [
-            {"method": "GET", "relative_url": f"{self.version}/{mid}/{query}"}
-            for mid in chunk
+            {"method": "GET", "relative_url": url} for url in relative_urls[:granted]
         ]
-        # Each operation of a batch counts toward the limits as one call, so
-        # the batch takes one media-insights slot per operation first.
-        for _ in chunk:
-            self.handle_rate_limits("graph.media.insights")
         # Reference: https://developers.facebook.com/docs/graph-api/batch-requests
         replies = self.request(
             "graph.batch",
@@ -287,11 +337,11 @@ class InsightsMixin:
             f"{self.graph_url}/",
             data={"batch": json.dumps(ops), "include_headers": "false"},
         )
-        if not isinstance(replies, list) or len(replies) != len(chunk):
+        if not isinstance(replies, list) or len(replies) != len(sent):
             raise self.data_error(
                 "graph.batch", "batch reply does not match the request"
             )
-        return replies
+        return sent, replies
 
     def _drop_retired(self: InstagramClient, replies: list, asked: list[str]) -> bool:
         """Record and forget retired metrics a batch was refused for."""

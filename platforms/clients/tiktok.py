@@ -15,7 +15,11 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.clients.base import (
+    BasePlatformClient,
+    default_redirect_uri,
+    run_in_thread,
+)
 from platforms.clients.tiktok_business import BUSINESS_METRICS, add_business_metrics
 from platforms.clients.tiktok_errors import check_reply
 from platforms.exceptions import (
@@ -83,7 +87,7 @@ class TikTokClient(BasePlatformClient):
         self.client_secret = (
             client_secret or app_secret or settings.TIKTOK_CLIENT_SECRET
         )
-        self.redirect_uri = redirect_uri or ""
+        self.redirect_uri = redirect_uri or default_redirect_uri("tiktok")
         self.auth_url = (auth_url or settings.TIKTOK_AUTH_URL).rstrip("/")
         self.api_url = (api_url or settings.TIKTOK_API_URL).rstrip("/")
         self.business_url = (business_url or settings.TIKTOK_BUSINESS_API_URL).rstrip(

@@ -17,7 +17,12 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from platforms.clients.base import BasePlatformClient, run_in_thread
+from platforms.clients.base import (
+    BasePlatformClient,
+    default_redirect_uri,
+    run_in_thread,
+)
+from platforms.clients.etags import ETAGS, ETagCache, cache_key
 from platforms.clients.pipeline import NOT_MODIFIED
 from platforms.clients.youtube_errors import check_reply
 from platforms.exceptions import (
@@ -81,13 +86,14 @@ class YouTubeClient(BasePlatformClient):
         token_url: str | None = None,
         api_url: str | None = None,
         analytics_url: str | None = None,
+        etag_cache: ETagCache | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.client_id = client_id or settings.GOOGLE_CLIENT_ID
         self.client_secret = client_secret or settings.GOOGLE_CLIENT_SECRET
         self.api_key = api_key if api_key is not None else settings.YOUTUBE_API_KEY
-        self.redirect_uri = redirect_uri or ""
+        self.redirect_uri = redirect_uri or default_redirect_uri("google")
         self.auth_url = (auth_url or settings.GOOGLE_AUTH_URL).rstrip("/")
         self.token_url = (token_url or settings.GOOGLE_TOKEN_URL).rstrip("/")
         self.api_url = (api_url or settings.YOUTUBE_API_URL).rstrip("/")
@@ -100,7 +106,8 @@ class YouTubeClient(BasePlatformClient):
             project=project or self.client_id or "default",
             daily_limit=daily_quota or settings.YOUTUBE_DAILY_QUOTA,
         )
-        self._etags: dict[str, tuple[str, Any]] = {}
+        #: ETag revalidation cache, shared by every client in the process.
+        self.etags: ETagCache = etag_cache or ETAGS
 
     @property
     def app_id(self) -> str:
@@ -194,9 +201,9 @@ class YouTubeClient(BasePlatformClient):
         if not oauth:
             query["key"] = self.api_key
         url = f"{self.api_url}/youtube/v3/{resource}"
-        cache_key = f"{url}?{urlencode(sorted((k, str(v)) for k, v in params.items()))}"
+        key = cache_key(self._cache_identity(oauth), url, params)
         headers = {}
-        cached = self._etags.get(cache_key)
+        cached = self.etags.get(key)
         if cached:
             headers["If-None-Match"] = cached[0]
         reply = self.request(
@@ -217,8 +224,21 @@ class YouTubeClient(BasePlatformClient):
         if not isinstance(payload.get("items", []), list):
             raise self.data_error(endpoint, "reply without an items list")
         if etag:
-            self._etags[cache_key] = (etag, payload)
+            self.etags.put(key, etag, payload)
         return payload
+
+    def _cache_identity(self, oauth: bool) -> str:
+        """Whose view of the resource a reply is (`mine=true` differs per user).
+
+        A stored account keeps its identity across token refreshes; without
+        one, the token or API key itself identifies the caller (hashed into
+        the cache key, never kept as it is).
+        """
+        if oauth and self.account is not None:
+            return f"account:{self.account.pk}"
+        if oauth:
+            return f"token:{self._access_token}"
+        return f"key:{self.api_key}"
 
     def _with_etag(self, response: httpx.Response, endpoint: str) -> tuple[dict, str]:
         # Reference: https://developers.google.com/youtube/v3/getting-started#etags

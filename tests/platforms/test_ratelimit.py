@@ -245,3 +245,95 @@ def test_it_shares_the_budget_between_two_processes(tmp_path, backend):
     results = run_workers("take_slots", params, env)
     assert sum(r["granted"] for r in results) == 400
     assert all(r["granted"] > 0 for r in results), "both processes took slots"
+
+
+def limiter_for(backend: str, clock: FakeClock, **kwargs):
+    if backend == "redis":
+        prefix = f"sm:test:{uuid.uuid4().hex}:"
+        return RedisLimiter(
+            _redis_url(), prefix=prefix, clock=clock, sleep=clock.sleep, **kwargs
+        )
+    return DatabaseLimiter(clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def state_of(limiter, specs) -> list:
+    """Each bucket's GCRA time as the backend stores it."""
+    if isinstance(limiter, RedisLimiter):
+        return [limiter.redis.get(limiter.prefix + s.key) for s in specs]
+    return [RateLimitBucket.objects.get(key=s.key).tat for s in specs]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_it_grants_up_to_n_slots_at_once_within_every_window(backend):
+    """user_profile 200/h bursts 3; a 2/day budget beside it caps the take at 2."""
+    clock = FakeClock()
+    limiter = limiter_for(backend, clock, max_inline_wait=0)
+    hourly = spec("200/h", "user_profile")
+    assert limiter.acquire_up_to([hourly], 50) == 3
+    daily = spec("2/d", "video_metrics")
+    clock.now += 3600
+    assert limiter.acquire_up_to([hourly, daily], 50) == 2
+    assert limiter.acquire_up_to([hourly], 1) == 1  # the hourly one had 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_a_refused_multi_slot_take_leaves_every_bucket_unchanged(backend):
+    clock = FakeClock()
+    limiter = limiter_for(backend, clock, max_inline_wait=5)
+    hourly, daily = spec("500/h", "media_metrics"), spec("1000/d", "video_metrics")
+    specs = sorted([hourly, daily], key=lambda s: s.key)
+    granted = limiter.acquire_up_to(specs, 50)
+    assert granted == Rate.parse("500/h").free_slots(0.0, 0.0) == 7
+    before = state_of(limiter, specs)
+    with pytest.raises(PlatformRateLimitError) as caught:
+        limiter.acquire_up_to(specs, 50)
+    # 500/h at 97 %: the next slot is one interval (~7.4 s) away, beyond 5 s.
+    assert caught.value.retry_after == pytest.approx(3600 / 485, abs=0.01)
+    assert state_of(limiter, specs) == before
+    assert not clock.slept
+    clock.now += caught.value.retry_after
+    assert limiter.acquire_up_to(specs, 50) == 1
+    if backend == "redis":
+        limiter.redis.delete(*limiter.redis.keys(limiter.prefix + "*"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_it_waits_inline_for_a_short_multi_slot_wait(backend):
+    clock = FakeClock()
+    limiter = limiter_for(backend, clock, max_inline_wait=5)
+    bucket = spec("600/m")  # burst 9, then one slot every ~0.1 s
+    assert limiter.acquire_up_to([bucket], 50) == 9
+    assert limiter.acquire_up_to([bucket], 50) == 1
+    assert clock.slept and max(clock.slept) < 0.2
+
+
+@pytest.mark.multiprocess
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_two_processes_taking_many_slots_at_once_never_overshoot(tmp_path, backend):
+    """Two processes take up to 7 slots at a time from one 400/day budget."""
+    env = shared_database_env(tmp_path / "db")
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    tag = uuid.uuid4().hex[:8]
+    params = [
+        {
+            "backend": backend,
+            "rate": "400/d",
+            "key": f"tiktok:mp:{tag}:-:86400",
+            "attempts": 100,
+            "n": 7,
+            "peers": 2,
+            "name": name,
+            "barrier": str(barrier),
+            "redis_url": _redis_url(),
+            "prefix": f"sm:test:{tag}:",
+        }
+        for name in ("a", "b")
+    ]
+    results = run_workers("take_slots", params, env)
+    assert sum(r["granted"] for r in results) == 400
+    assert all(r["granted"] > 0 for r in results), "both processes took slots"

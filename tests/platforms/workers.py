@@ -27,7 +27,7 @@ def wait_for_peers(barrier_dir: str | None, peers: int, me: str) -> None:
 
 
 def take_slots(params: dict[str, Any]) -> dict[str, Any]:
-    """Try `attempts` times to take one slot of a shared bucket; count grants."""
+    """Try `attempts` times to take up to `n` (default 1) slots; count grants."""
     from platforms.exceptions import PlatformRateLimitError
     from platforms.ratelimit import BucketSpec, DatabaseLimiter, Rate, RedisLimiter
 
@@ -45,10 +45,10 @@ def take_slots(params: dict[str, Any]) -> dict[str, Any]:
     granted = 0
     for _ in range(params["attempts"]):
         try:
-            limiter.acquire([spec], platform="tiktok")
-            granted += 1
+            taken = limiter.acquire_up_to([spec], params.get("n", 1), platform="tiktok")
         except PlatformRateLimitError:
-            pass
+            continue
+        granted += taken
     return {"granted": granted}
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from platforms import InstagramClient, TikTokClient, YouTubeClient
+from platforms.clients.etags import ETAGS
 from platforms.models import ConnectedAccount, Credential, Platform
 from platforms.ratelimit import DatabaseLimiter, RedisLimiter, forget_known_buckets
 from platforms.sandbox import Sandbox
@@ -31,6 +32,7 @@ def _generous_limits(settings):
         "media_metrics",
         "story_metrics",
         "business_discovery",
+        "app_usage",
     )
     settings.PLATFORM_RATE_LIMITS = {
         platform: dict.fromkeys(classes, GENEROUS)
@@ -39,6 +41,14 @@ def _generous_limits(settings):
     forget_known_buckets()
     yield
     forget_known_buckets()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_etag_cache():
+    """The process-wide ETag cache starts empty in every test."""
+    ETAGS.clear()
+    yield
+    ETAGS.clear()
 
 
 @pytest.fixture
@@ -74,9 +84,7 @@ def make_tiktok(sb, limiter):
             client_secret="sandbox-tiktok-client-secret",
             redirect_uri="http://127.0.0.1:8000/connect/tiktok/callback/",
             transport=sb.transport(),
-            limiter=limiter,
-            sleep=no_sleep,
-            **kwargs,
+            **{"limiter": limiter, "sleep": no_sleep, **kwargs},
         )
 
     return make
@@ -96,10 +104,8 @@ def make_youtube(sb, limiter):
             client_secret="sandbox-google-client-secret",
             api_key="sandbox-youtube-api-key",
             transport=sb.transport(),
-            limiter=limiter,
-            sleep=no_sleep,
             project=f"test-{uuid.uuid4().hex[:8]}",
-            **kwargs,
+            **{"limiter": limiter, "sleep": no_sleep, **kwargs},
         )
 
     return make
@@ -118,9 +124,7 @@ def make_instagram(sb, limiter):
             client_secret="sandbox-facebook-app-secret",
             redirect_uri="http://127.0.0.1:8000/connect/instagram/callback/",
             transport=sb.transport(),
-            limiter=limiter,
-            sleep=no_sleep,
-            **kwargs,
+            **{"limiter": limiter, "sleep": no_sleep, **kwargs},
         )
 
     return make
