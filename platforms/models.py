@@ -105,6 +105,10 @@ class Credential(models.Model):
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
     scopes = models.JSONField(default=list, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # A short lease on refreshing: the worker whose `refresh_lease` is set
+    # refreshes until `refreshing_until`; others wait and re-read.
+    refreshing_until = models.DateTimeField(null=True, blank=True)
+    refresh_lease = models.CharField(max_length=32, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -469,8 +473,18 @@ class CollectionRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     attempt = models.PositiveSmallIntegerField(default=1)
+    # The fence: set on every claim; a worker writes only while it matches.
+    lease = models.CharField(max_length=32, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
+    # A queued run is not started before this (throttled: after retry_after).
+    run_after = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker (the reaper re-sends lost ones).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Times the run went back to the queue because it was throttled.
+    throttles = models.PositiveIntegerField(default=0)
+    # Where a re-queued run continues: phase, cursor, running totals.
+    checkpoint = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

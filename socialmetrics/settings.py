@@ -440,6 +440,13 @@ for _pair in envlist("PLATFORM_RATE_LIMITS"):
 # and tried again, at most this many attempts in all.
 COLLECTION_STALE_AFTER_SECONDS = envint("COLLECTION_STALE_AFTER_SECONDS", 300)
 COLLECTION_MAX_ATTEMPTS = envint("COLLECTION_MAX_ATTEMPTS", 3)
+# A queued run still not started this long after it was due lost its task
+# (a Redis-broker cluster died holding it): the reaper sends it again.
+COLLECTION_QUEUED_GRACE_SECONDS = envint("COLLECTION_QUEUED_GRACE_SECONDS", 600)
+# Minutes between two runs of the reaper schedule (setup_schedules).
+COLLECTION_REAP_EVERY_MINUTES = envint("COLLECTION_REAP_EVERY_MINUTES", 5)
+# Throttled re-queues of one run before it ends with what it has.
+COLLECTION_MAX_THROTTLES = envint("COLLECTION_MAX_THROTTLES", 50)
 # Multiplies every planned interval (the demo uses 1/720: a day becomes two
 # minutes); intervals never drop below COLLECTION_MIN_INTERVAL_SECONDS.
 COLLECTION_INTERVAL_SCALE = envfloat("COLLECTION_INTERVAL_SCALE", 1.0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
+from django.db import transaction
 
 from platforms.exceptions import (
     PlatformAuthError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from platforms.services.collection import Progress
 
 logger = logging.getLogger("platforms.collection")
+T = TypeVar("T")
 
 #: Errors that end the whole run, not just one item: the account's token,
 #: its quota or the platform's patience is gone.
@@ -65,10 +67,17 @@ class BaseCollector:
         self.account = account
         self.progress = progress
         self.fetched_at = fetched_at
+        #: A client made here is closed with the collector (`close`).
+        self._owns_client = client is None
         self.client = client or get_client_class(account.platform)(
             account=account, transport=transport, **client_kwargs
         )
         self.outcome = Outcome()
+
+    def close(self) -> None:
+        """Release the client's connections (the run is over)."""
+        if self._owns_client:
+            self.client.close()
 
     # --- the contract -----------------------------------------------------
 
@@ -77,28 +86,36 @@ class BaseCollector:
 
     # --- shared helpers ---------------------------------------------------
 
+    def _fenced(self, write: Callable[..., T], **kwargs: Any) -> T:
+        """Run a storage write only while this worker still holds the run.
+
+        The fence check (a conditional UPDATE of the run's heartbeat) and the
+        write share one transaction: a reaped worker writes nothing more.
+        """
+        with transaction.atomic():
+            self.progress.fence()
+            return write(account=self.account, **kwargs)
+
     def store_items(self, items: Iterable[ItemData]) -> dict[str, int]:
-        ids = storage.items_upsert(
-            account=self.account, items=items, seen_at=self.fetched_at
-        )
+        ids = self._fenced(storage.items_upsert, items=items, seen_at=self.fetched_at)
         self.progress.count(items=len(ids))
         return ids
 
     def store_snapshots(self, values: Iterable[MetricValue]) -> None:
-        written = storage.snapshots_upsert(
-            account=self.account, values=values, fetched_at=self.fetched_at
+        written = self._fenced(
+            storage.snapshots_upsert, values=values, fetched_at=self.fetched_at
         )
         self.progress.count(values=written)
 
     def store_daily(self, values: Iterable[MetricValue]) -> None:
-        written = storage.daily_values_upsert(
-            account=self.account, values=values, fetched_at=self.fetched_at
+        written = self._fenced(
+            storage.daily_values_upsert, values=values, fetched_at=self.fetched_at
         )
         self.progress.count(values=written)
 
     def store_distributions(self, distributions: Iterable[DistributionData]) -> None:
-        written = storage.distributions_upsert(
-            account=self.account,
+        written = self._fenced(
+            storage.distributions_upsert,
             distributions=distributions,
             fetched_at=self.fetched_at,
         )
@@ -107,8 +124,8 @@ class BaseCollector:
     def mark_missing(self, platform_ids: Iterable[str], availability: str) -> None:
         ids = list(platform_ids)
         if ids:
-            storage.items_mark_unavailable(
-                account=self.account,
+            self._fenced(
+                storage.items_mark_unavailable,
                 platform_item_ids=ids,
                 availability=availability,
                 since=self.fetched_at,

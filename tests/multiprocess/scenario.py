@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import time
 from typing import Any
 
 import django
@@ -73,22 +72,18 @@ def plan(params: dict[str, Any]) -> dict[str, Any]:
     return {"queued": collection.runs_plan_due(now=now)}
 
 
-def reap_loop(params: dict[str, Any]) -> dict[str, Any]:
-    """The reaper schedule, compressed: reap stale runs every `every` seconds."""
-    from django.db import close_old_connections
+def schedules(params: dict[str, Any]) -> dict[str, Any]:
+    """Create the product's schedules (planner, reaper) as a deployment does."""
+    from io import StringIO
 
-    from platforms.services import collection
+    from django.core.management import call_command
 
-    retried: list[int] = []
-    deadline = time.monotonic() + params["seconds"]
-    while time.monotonic() < deadline:
-        retried += collection.runs_reap_stale()
-        close_old_connections()
-        time.sleep(params["every"])
-    return {"retried": retried}
+    out = StringIO()
+    call_command("setup_schedules", stdout=out)
+    return {"schedules": out.getvalue().splitlines()}
 
 
-STEPS = {"connect": connect, "plan": plan, "reap_loop": reap_loop}
+STEPS = {"connect": connect, "plan": plan, "schedules": schedules}
 
 
 def main() -> None:

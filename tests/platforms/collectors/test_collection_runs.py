@@ -2,12 +2,19 @@
 
 import datetime as dt
 
+import httpx
 import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
 from platforms import planner
-from platforms.models import CollectionRun, ConnectedAccount, Credential, ErrorLog
+from platforms.models import (
+    CollectionRun,
+    ConnectedAccount,
+    ContentItem,
+    Credential,
+    ErrorLog,
+)
 from platforms.sandbox import Sandbox
 from platforms.services import collection
 from tests.platforms.collectors.conftest import FROZEN_AT, SMALL_WORLD
@@ -185,3 +192,107 @@ def test_youtube_requests_share_the_projects_short_term_window(
     assert run.status == "queued"
     assert "local rate limit" in run.error_summary
     assert sb.requests.throttled_count() == 0
+
+
+# --- lost tasks: a run stuck in "queued" is sent again ------------------------
+
+
+def test_a_queued_run_whose_task_was_lost_is_sent_again_once(connect, settings):
+    settings.COLLECTION_QUEUED_GRACE_SECONDS = 60
+    account = connect("tiktok")
+    run = collection.run_create(account=account, kind="backfill")
+    # Its task went to a cluster that died: nothing will ever execute it.
+    CollectionRun.objects.filter(pk=run.pk).update(
+        dispatched_at=timezone.now() - dt.timedelta(seconds=30)
+    )
+    assert collection.runs_reap_stale() == []  # still within the grace
+    later = timezone.now() + dt.timedelta(seconds=31)
+    assert collection.runs_reap_stale(now=later) == [run.pk]
+    run.refresh_from_db()
+    assert run.status == "queued" and run.dispatched_at == later
+    assert run.task_id  # handed to the broker again
+    # A second reaper at the same moment finds nothing left to re-send.
+    assert collection.runs_reap_stale(now=later) == []
+
+
+def test_a_resent_run_is_claimed_by_one_worker_only(connect, sb, limiter):
+    account = connect("tiktok")
+    run = collection.run_create(account=account, kind="backfill")
+    first = collection.run_claim(run_id=run.pk)
+    # The original task arrives late, after the re-sent one was claimed.
+    assert collection.run_claim(run_id=run.pk) is None
+    assert first.lease and first.status == "running"
+
+
+def test_a_throttled_run_is_not_started_before_its_retry_after(connect, settings):
+    settings.COLLECTION_QUEUED_GRACE_SECONDS = 60
+    account = connect("tiktok")
+    resume_at = timezone.now() + dt.timedelta(minutes=10)
+    run = collection.run_create(
+        account=account, kind="scheduled", run_after=resume_at, dispatched_at=resume_at
+    )
+    assert collection.run_claim(run_id=run.pk) is None  # a stray early task
+    # Nor does the reaper think its task is lost before it was even due.
+    assert collection.runs_reap_stale(now=resume_at) == []
+    assert collection.runs_reap_stale(now=resume_at + dt.timedelta(seconds=61)) == [
+        run.pk
+    ]
+
+
+# --- the fence: a reaped worker stops writing ---------------------------------
+
+
+class ReapDuringRequest(httpx.BaseTransport):
+    """The sandbox, plus a reaper on another host that fires mid-run.
+
+    Before the `at`-th request the reaper (with a clock an hour ahead, so the
+    heartbeat looks stale) fails the run and queues its next attempt.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, at: int) -> None:
+        self.inner, self.at, self.seen = inner, at, 0
+        self.items_at_reap: int | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen == self.at:
+            collection.runs_reap_stale(now=timezone.now() + dt.timedelta(hours=1))
+            self.items_at_reap = ContentItem.objects.count()
+        return self.inner.handle_request(request)
+
+
+def test_a_reaped_runs_late_worker_stops_and_cannot_overwrite_the_retry(
+    connect, sb, limiter
+):
+    account = connect("youtube")
+    run = collection.run_create(account=account, kind="backfill")
+    transport = ReapDuringRequest(sb.transport(), at=4)
+    late = collection.run_execute(run_id=run.pk, transport=transport, limiter=limiter)
+
+    assert transport.items_at_reap is not None, "the reaper fired mid-run"
+    assert late.status == "failed" and late.error_summary.startswith("Worker stopped")
+    retry = CollectionRun.objects.get(account=account, attempt=2)
+    assert retry.status == "queued" and not retry.lease
+    # It stopped at once: no request after the next fenced write, no rows.
+    assert transport.seen <= transport.at + 1
+    assert ContentItem.objects.count() == transport.items_at_reap
+    # The retry runs normally and finishes the account.
+    done = collection.run_execute(
+        run_id=retry.pk, transport=sb.transport(), limiter=limiter
+    )
+    assert done.status in ("succeeded", "partial"), done.error_summary
+    late_row = CollectionRun.objects.get(pk=run.pk)
+    assert late_row.status == "failed"
+
+
+def test_a_late_finish_cannot_overwrite_a_reaped_run(connect):
+    account = connect("tiktok")
+    run = collection.run_create(account=account, kind="backfill")
+    claimed = collection.run_claim(run_id=run.pk)
+    progress = collection.Progress(run=claimed)
+    collection.runs_reap_stale(now=timezone.now() + dt.timedelta(hours=1))
+    with pytest.raises(collection.RunLeaseLost):
+        collection._finish(claimed, progress, "succeeded", "")
+    with pytest.raises(collection.RunLeaseLost):
+        progress.set_total(10)
+    assert CollectionRun.objects.get(pk=run.pk).status == "failed"

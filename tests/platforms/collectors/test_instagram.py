@@ -50,6 +50,8 @@ def test_a_throttled_backfill_moves_forward_on_each_attempt(
     from platforms.models import CollectionRun
     from platforms.services.collection import Progress
 
+    # Re-claimed after the re-queue: running again.
+    CollectionRun.objects.filter(account=account).update(status="running")
     run = CollectionRun.objects.get(account=account)
     collector = get_collector(
         account=account,
