@@ -63,7 +63,6 @@ METRIC_MAPPINGS: dict[str, dict[str, str]] = {
         "average_view_percentage": "averageViewPercentage",
         "subscriber_gain": "subscribersGained",
         "subscriber_loss": "subscribersLost",
-        "click_through_rate": "cardClickRate",
         "revenue": "estimatedRevenue",
         "playlist_adds": "videosAddedToPlaylists",
         "shares": "shares",
@@ -95,7 +94,7 @@ REVERSE_MAPPINGS: dict[str, dict[str, str]] = {
     for platform, fields in METRIC_MAPPINGS.items()
 }
 
-#: Metrics the Display API cannot give, whatever the account.
+#: Metrics a platform's APIs cannot give (for this account), with the reason.
 UNAVAILABLE: dict[str, dict[str, str]] = {
     "tiktok": {
         "sound_usage": "The TikTok Display API and API for Business carry no "
@@ -105,7 +104,14 @@ UNAVAILABLE: dict[str, dict[str, str]] = {
         "audience_demographics": "Needs a TikTok business account connected to "
         "the API for Business with at least 100 followers.",
     },
-    "youtube": {},
+    "youtube": {
+        # The guide's click-through rate is the thumbnail one (impressions
+        # that became views). The Analytics API's metrics (PLATFORM_APIS.md
+        # 2.4) do not include it; cardClickRate is a different metric.
+        "click_through_rate": "YouTube's thumbnail click-through rate is not "
+        "among the YouTube Analytics API metrics (only YouTube Studio shows "
+        "it); cardClickRate counts clicks on info cards, a different metric.",
+    },
     "instagram": {},
 }
 

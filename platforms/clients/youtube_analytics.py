@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from platforms.exceptions import PlatformAuthError
 from platforms.metrics import (
     METRIC_MAPPINGS,
+    UNAVAILABLE,
     MetricResult,
     engagement_rate,
     to_float,
@@ -36,7 +37,6 @@ TOTALS = {
     "average_view_percentage",
     "subscriber_gain",
     "subscriber_loss",
-    "click_through_rate",
     "playlist_adds",
 }
 NO_ROWS = "YouTube Analytics has no data for this video and period (data lags 2-3 days)"
@@ -135,6 +135,9 @@ def collect_analytics(
             ),
         )
         _put_series(result, "demographics", rows)
+    for name in metrics:
+        if name in UNAVAILABLE["youtube"]:
+            result.missing(name, UNAVAILABLE["youtube"][name])
     out = result.as_dict()
     for name in metrics:
         if name not in out["metrics"]:

@@ -240,3 +240,28 @@ def test_it_collects_counters_and_analytics_totals_together(sb, make_youtube):
     assert keyed["metrics"]["view_count"] == result["metrics"]["view_count"]
     assert keyed["metrics"]["watch_time"] is None
     assert "OAuth" in keyed["unavailable"]["watch_time"]
+
+
+def test_it_reports_click_through_rate_unavailable_without_asking(sb, make_youtube):
+    """The thumbnail CTR is no Analytics API metric; cardClickRate is another one."""
+    client = make_youtube(0)
+    video_id = sb.world.item(sb.world.accounts("youtube")[0], 30).external_id
+    result = client.fetch_analytics(
+        video_id=video_id,
+        metrics=["click_through_rate"],
+        start_date="2026-01-01",
+        end_date="2026-06-10",
+    )
+    assert result["metrics"] == {"click_through_rate": None}
+    assert "thumbnail" in result["unavailable"]["click_through_rate"]
+    assert sb.requests.count(endpoint="youtube.analytics.reports") == 0
+    both = client.fetch_analytics(
+        video_id=video_id,
+        metrics=["views", "click_through_rate"],
+        start_date="2026-01-01",
+        end_date="2026-06-10",
+    )
+    assert (
+        both["metrics"]["views"] > 0 and both["metrics"]["click_through_rate"] is None
+    )
+    assert sb.requests.count(endpoint="youtube.analytics.reports") == 1
