@@ -12,7 +12,8 @@ ledger is charged *before* a call is sent, with one conditional UPDATE::
 Concurrent workers therefore cannot overshoot. A call that would pass the
 quota is refused without being sent. When the platform says the quota is
 spent (`quotaExceeded`), the project is marked exhausted until the next
-reset and `platforms.signals.notify_quota_exceeded` fires.
+reset; the first such mark of a quota day sends
+`platforms.signals.notify_quota_exceeded` (once per project and day).
 
 Reference: https://developers.google.com/youtube/v3/getting-started#quota
 """
@@ -122,18 +123,29 @@ class QuotaLedger:
     def mark_exhausted(
         self, *, now: datetime | None = None, reason: str = ""
     ) -> datetime:
-        """Record that the platform says the quota is spent; fire the signal."""
+        """Record that the platform says the quota is spent until the reset.
+
+        The first mark of the quota day sends `notify_quota_exceeded`; the
+        conditional UPDATE decides which worker's mark is first, so the
+        signal goes out once per project and day however many race.
+        """
         from platforms.models import QuotaUsage
 
         now = now or datetime.now(UTC)
         row = self._row(now)
         until = next_reset(now, self.tz)
-        QuotaUsage.objects.filter(pk=row.pk).update(exhausted_until=until)
-        notify_quota_exceeded.send(
-            sender=QuotaLedger,
-            platform=self.platform,
-            project=self.project,
-            exhausted_until=until,
-            reason=reason or "quotaExceeded",
+        first = (
+            QuotaUsage.objects.filter(pk=row.pk)
+            .filter(Q(exhausted_until__isnull=True) | Q(exhausted_until__lt=until))
+            .update(exhausted_until=until)
         )
+        if first:
+            notify_quota_exceeded.send(
+                sender=QuotaLedger,
+                platform=self.platform,
+                project=self.project,
+                exhausted_until=until,
+                reason=reason or "quotaExceeded",
+                quota_day=quota_day(now, self.tz),
+            )
         return until

@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 
 from platforms.exceptions import YouTubeQuotaExceeded
-from platforms.models import QuotaUsage
+from platforms.models import ErrorLog, QuotaUsage
 from platforms.quota import QuotaLedger, next_reset, quota_day
-from platforms.signals import notify_quota_exceeded
+from platforms.signals import QUOTA_EXHAUSTED_CODE, notify_quota_exceeded
 from tests.platforms.shared_database import run_workers, shared_database_env
 
 
@@ -107,3 +108,61 @@ def test_it_never_overshoots_with_concurrent_worker_processes(tmp_path):
     ]
     results = run_workers("charge_quota", params, env)
     assert sum(r["granted"] for r in results) == 40
+
+
+@pytest.mark.django_db
+def test_it_signals_once_per_project_and_quota_day():
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    notify_quota_exceeded.connect(listener)
+    try:
+        now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+        book = ledger(100)
+        book.mark_exhausted(now=now)
+        book.mark_exhausted(now=now + timedelta(hours=2))  # another worker
+        other = QuotaLedger(platform="youtube", project="other", daily_limit=100)
+        other.mark_exhausted(now=now)
+        book.mark_exhausted(now=now + timedelta(days=1))  # the next quota day
+    finally:
+        notify_quota_exceeded.disconnect(listener)
+    assert [(r["project"], r["quota_day"]) for r in received] == [
+        ("test-project", date(2026, 12, 3)),
+        ("other", date(2026, 12, 3)),
+        ("test-project", date(2026, 12, 4)),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_spent_quota_becomes_one_error_row_staff_and_admin_show(client, staff_user):
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    book = ledger(100)
+    until = book.mark_exhausted(now=now, reason="quotaExceeded")
+    book.mark_exhausted(now=now + timedelta(minutes=5))
+    # A second sender of the same news (or a replayed signal) adds nothing.
+    notify_quota_exceeded.send(
+        sender=None,
+        platform="youtube",
+        project="test-project",
+        exhausted_until=until,
+        reason="quotaExceeded",
+    )
+    row = ErrorLog.objects.get()
+    assert row.error_class == ErrorLog.ErrorClass.QUOTA
+    assert row.code == QUOTA_EXHAUSTED_CODE and row.platform == "youtube"
+    assert row.context == {
+        "project": "test-project",
+        "quota_day": "2026-12-03",
+        "resets_at": "2026-12-04T08:00:00+00:00",
+    }
+    assert "test-project" in row.message and "2026-12-04T08:00:00" in row.message
+    client.force_login(staff_user)
+    page = client.get(reverse("dashboard:staff-errors"), {"days": "all"})
+    assert page.status_code == 200
+    assert QUOTA_EXHAUSTED_CODE in page.content.decode()
+    assert "test-project" in page.content.decode()
+    admin = client.get(reverse("admin:platforms_errorlog_changelist"))
+    assert admin.status_code == 200
+    assert QUOTA_EXHAUSTED_CODE in admin.content.decode()
