@@ -60,6 +60,11 @@ class ETagCache:
         with self._lock:
             self._entries.clear()
 
+    def keys(self) -> list[str]:
+        """The cache keys, oldest first (digests: nothing secret in them)."""
+        with self._lock:
+            return list(self._entries)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)

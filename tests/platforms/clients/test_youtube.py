@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from platforms.clients.etags import ETAGS, ETagCache
 from platforms.exceptions import (
     YouTubeAPIError,
     YouTubeAuthError,
@@ -60,6 +61,52 @@ def test_it_revalidates_with_etags(sb, make_youtube):
     assert first == second
     assert sb.requests.count(endpoint=VIDEOS, status=304) == 1
     assert ApiCallLog.objects.filter(endpoint=VIDEOS, status_code=304).count() == 1
+
+
+def test_a_new_client_instance_revalidates_what_an_earlier_one_fetched(
+    sb, stored_account, make_youtube
+):
+    """Collectors build a client per run: the ETag cache outlives each one."""
+    account = stored_account("youtube", 0)
+    with make_youtube(account=account) as first_run:
+        uploads = first_run.list_upload_ids()  # channels + 3 playlistItems pages
+        stats = first_run.get_video_statistics(uploads[:50])
+    assert sb.requests.count(platform="youtube", status=304) == 0
+    with make_youtube(account=account) as second_run:
+        assert second_run.list_upload_ids() == uploads
+        assert second_run.get_video_statistics(uploads[:50]) == stats
+    # Every request of the second run went out with If-None-Match and the
+    # sandbox answered 304 (it does so only for a matching ETag).
+    assert sb.requests.count(endpoint="youtube.channels", status=304) == 1
+    assert sb.requests.count(endpoint="youtube.playlistItems", status=304) == 3
+    assert sb.requests.count(endpoint=VIDEOS, status=304) == 1
+    assert second_run.http.is_closed  # `with` closed the connection pool
+
+
+def test_the_etag_cache_is_keyed_by_hashes_never_by_tokens(sb, make_youtube):
+    client = make_youtube(0)
+    client.get_video_statistics(["tnmqEeGYRNE"])
+    keyed = make_youtube(0, access_token=None)  # API key instead of OAuth
+    keyed.get_video_statistics(["tnmqEeGYRNE"])
+    keyed.get_video_statistics(["tnmqEeGYRNE"])
+    assert sb.requests.count(endpoint=VIDEOS, status=304) == 1  # the keyed repeat
+    keys = ETAGS.keys()
+    assert len(keys) == 2  # the OAuth view and the API-key view, kept apart
+    for key in keys:
+        assert len(key) == 64 and int(key, 16) >= 0  # a SHA-256 digest
+        assert client._access_token not in key and "sandbox-youtube" not in key
+
+
+def test_the_etag_cache_keeps_only_the_most_recent_entries():
+    cache = ETagCache(max_entries=2)
+    cache.put("a", '"1"', {"items": [1]})
+    cache.put("b", '"2"', {"items": [2]})
+    assert cache.get("a") == ('"1"', {"items": [1]})  # a is now the newest
+    cache.put("c", '"3"', {"items": [3]})
+    assert "b" not in cache and "a" in cache and "c" in cache
+    etag, payload = cache.get("c")
+    payload["items"].append("changed by one caller")
+    assert cache.get("c") == ('"3"', {"items": [3]})  # others still read the reply
 
 
 def test_it_refuses_a_call_that_would_pass_the_daily_quota_without_sending(
