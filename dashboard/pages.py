@@ -23,7 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from dashboard import charts
+from dashboard import charts, kpis
 from dashboard.forms import DateRange
 from platforms import selectors
 from platforms.models import ConnectedAccount, ContentItem, MetricSnapshot, Platform
@@ -103,15 +103,94 @@ def _names(accounts: Iterable[ConnectedAccount]) -> dict[int, str]:
     }
 
 
+def _sum(values: Iterable[float | int | None]) -> float | int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+FROM_READINGS = " (from readings)"
+
+
+def _per_period(
+    accounts: list[ConnectedAccount],
+    metric: str,
+    rng: DateRange,
+    tz: ZoneInfo,
+    *,
+    level: selectors.Level = "items",
+    item_id: int | None = None,
+) -> tuple[Series, set[int]]:
+    """Per-period values: the platform's day values where it gives them, else
+    derived from counter readings (TikTok and Instagram give counters only).
+
+    Returns the series and the accounts whose values are derived.
+    """
+    ids = [a.pk for a in accounts]
+    granularity = rng.granularity
+    if item_id is not None:
+        daily = selectors.daily_series(
+            account_ids=ids,
+            metric=metric,
+            start=rng.start,
+            end=rng.end,
+            granularity=granularity,  # type: ignore[arg-type]
+            item_id=item_id,
+        )
+    elif level == "account":
+        daily = selectors.daily_series(
+            account_ids=ids,
+            metric=metric,
+            start=rng.start,
+            end=rng.end,
+            granularity=granularity,  # type: ignore[arg-type]
+        )
+    else:
+        daily = selectors.item_daily_totals(
+            account_ids=ids,
+            metric=metric,
+            start=rng.start,
+            end=rng.end,
+            granularity=granularity,  # type: ignore[arg-type]
+        )
+    have = {p.account_id for p in daily.points}
+    rest = [pk for pk in ids if pk not in have]
+    if not rest:
+        return daily, set()
+    derived = selectors.snapshot_deltas(
+        account_ids=rest,
+        metric=metric,
+        start=rng.start,
+        end=rng.end,
+        tz=tz,
+        granularity=granularity,  # type: ignore[arg-type]
+        level=level,
+        item_id=item_id,
+    )
+    if not derived:
+        return daily, set()
+    if not daily:
+        return derived, {p.account_id for p in derived.points}
+    return (
+        Series(
+            daily.points + derived.points,
+            daily.provenance.merged(derived.provenance),
+        ),
+        {p.account_id for p in derived.points},
+    )
+
+
+def _label_derived(names: dict[int, str], derived: set[int]) -> dict[int, str]:
+    """Legend names that say which lines are derived from readings."""
+    return {
+        pk: f"{name}{FROM_READINGS}" if pk in derived else name
+        for pk, name in names.items()
+    }
+
+
 def _change(current: float | int | None, previous: float | int | None) -> float | None:
     if current is None or not previous:
         return None
     return round(100 * (current - previous) / previous, 1)
-
-
-def _sum(values: Iterable[float | int | None]) -> float | int | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
 
 
 def _bounds(rng: DateRange, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -203,35 +282,54 @@ def overview_page(
 def account_page(
     *, account: ConnectedAccount, rng: DateRange, tz: ZoneInfo, sort: str, page: int
 ) -> dict:
-    ids = [account.pk]
     names = _names([account])
-    granularity = rng.granularity
+    views, views_derived = _per_period(
+        [account], "view_count", rng, tz, level="account"
+    )
+    gains = selectors.daily_series(
+        account_ids=[account.pk],
+        metric="follower_gain",
+        start=rng.start,
+        end=rng.end,
+        granularity=rng.granularity,  # type: ignore[arg-type]
+    )
+    gains_derived: set[int] = set()
+    if not gains:
+        # No day values of new followers: the follower count's net change.
+        gains = selectors.snapshot_deltas(
+            account_ids=[account.pk],
+            metric="follower_count",
+            start=rng.start,
+            end=rng.end,
+            tz=tz,
+            granularity=rng.granularity,  # type: ignore[arg-type]
+            level="account",
+            derived="derived from readings: net change of the follower count "
+            "between the last readings of consecutive periods",
+        )
+        gains_derived = {p.account_id for p in gains.points}
+    engagement, engagement_derived = _engagement(
+        [account], rng, tz, title="Engagement rate", chart_id="engagement"
+    )
     chart_list = [
         _followers_chart([account], rng, tz, title="Followers"),
-        _views_per_period(account, rng, tz),
+        _series_chart(
+            "daily-views",
+            views,
+            names=_label_derived(names, views_derived),
+            rng=rng,
+            title="Views per period",
+            y_title="views",
+        ),
         _series_chart(
             "follower-gain",
-            selectors.daily_series(
-                account_ids=ids,
-                metric="follower_gain",
-                start=rng.start,
-                end=rng.end,
-                granularity=granularity,  # type: ignore[arg-type]
-            ),
-            names=names,
+            gains,
+            names=_label_derived(names, gains_derived),
             rng=rng,
             title="New followers per period",
             y_title="new followers",
         ),
-        _series_chart(
-            "engagement",
-            _engagement_points(account, rng),
-            names=names,
-            rng=rng,
-            title="Engagement rate",
-            y_title="engagement rate",
-            percent=True,
-        ),
+        engagement,
         _posting_chart(account, rng, tz),
     ]
     return {
@@ -274,116 +372,52 @@ def _followers_chart(
     )
 
 
-def _views_per_period(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> Chart:
-    """Day values where the platform gives them, else the counter's growth."""
-    names = _names([account])
-    granularity = rng.granularity
-    series = selectors.daily_series(
-        account_ids=[account.pk],
-        metric="view_count",
-        start=rng.start,
-        end=rng.end,
-        granularity=granularity,  # type: ignore[arg-type]
-    )
-    if not series:
-        totals = selectors.snapshot_series(
-            account_ids=[account.pk],
-            metric="view_count",
-            start=rng.start,
-            end=rng.end,
-            tz=tz,
-            granularity=granularity,  # type: ignore[arg-type]
-        )
-        series = Series(
-            growth_between_buckets(totals.points, rng),
-            replace(
-                totals.provenance,
-                derived="growth of the total view count between readings",
-            ),
-        )
-    return _series_chart(
-        "daily-views",
-        series,
-        names=names,
-        rng=rng,
-        title="Views per period",
-        y_title="views",
-    )
-
-
-def growth_between_buckets(points: list[Point], rng: DateRange) -> list[Point]:
-    """Each bucket's growth over the bucket before; a gap where either is missing.
-
-    Readings have no buckets: each reading's growth over the one before it.
-    A growth is estimated when either reading is.
-    """
-    if rng.granularity == "reading":
-        out, before = [], {}
-        for point in sorted(points, key=lambda p: (p.account_id, p.bucket)):
-            if point.account_id in before:
-                last = before[point.account_id]
-                out.append(
-                    Point(
-                        point.account_id,
-                        point.bucket,
-                        point.value - last.value,
-                        point.estimated or last.estimated,
-                    )
-                )
-            before[point.account_id] = point
-        return out
-    by_bucket = {p.bucket: p for p in points}
-    xs = charts.buckets(rng.start, rng.end, rng.granularity, rng.tz)  # type: ignore[arg-type]
-    out = []
-    for previous, current in zip(xs, xs[1:], strict=False):
-        if previous in by_bucket and current in by_bucket:
-            now, then = by_bucket[current], by_bucket[previous]
-            out.append(
-                Point(
-                    now.account_id,
-                    current,
-                    now.value - then.value,
-                    now.estimated or then.estimated,
-                )
-            )
-    return out
-
-
-def _engagement_points(account: ConnectedAccount, rng: DateRange) -> Series:
-    metrics = ("view_count", "like_count", "comment_count", "share_count")
+def _engagement(
+    accounts: list[ConnectedAccount],
+    rng: DateRange,
+    tz: ZoneInfo,
+    *,
+    title: str,
+    chart_id: str,
+) -> tuple[Chart, set[int]]:
+    """(likes + comments + shares) / views of each period, per account."""
     found = {
-        metric: selectors.item_daily_totals(
-            account_ids=[account.pk],
-            metric=metric,
-            start=rng.start,
-            end=rng.end,
-            granularity=rng.granularity,  # type: ignore[arg-type]
-        )
-        for metric in metrics
+        metric: _per_period(accounts, metric, rng, tz)
+        for metric in kpis.ENGAGEMENT_METRICS
     }
-    series = {metric: {p.bucket: p for p in found[metric].points} for metric in metrics}
+    by_metric = {
+        metric: {(p.account_id, p.bucket): p for p in series.points}
+        for metric, (series, _) in found.items()
+    }
     points = []
-    for bucket, views in sorted(series["view_count"].items()):
-        parts = [series[m].get(bucket) for m in metrics[1:]]
+    for key, views in sorted(by_metric["view_count"].items()):
+        parts = [by_metric[m].get(key) for m in kpis.INTERACTIONS]
         interactions = _sum(p.value for p in parts if p is not None)
         if views.value and interactions is not None:
             points.append(
                 Point(
-                    account.pk,
-                    bucket,
+                    key[0],
+                    key[1],
                     round(interactions / views.value, 4),
                     views.estimated or any(p.estimated for p in parts if p),
                 )
             )
-    provenance = found["view_count"].provenance.merged(
-        *(found[m].provenance for m in metrics[1:])
+    provenances = [series.provenance for series, _ in found.values()]
+    derived = set().union(*(d for _, d in found.values()))
+    provenance = provenances[0].merged(*provenances[1:])
+    text = "(likes + comments + shares) / views of each period"
+    if provenance.derived:
+        text = f"{text}; {provenance.derived}"
+    chart = _series_chart(
+        chart_id,
+        Series(points, replace(provenance, derived=text)),
+        names=_label_derived(_names(accounts), derived),
+        rng=rng,
+        title=title,
+        y_title="engagement rate",
+        percent=True,
     )
-    return Series(
-        points,
-        replace(
-            provenance, derived="(likes + comments + shares) / views of each period"
-        ),
-    )
+    return chart, derived
 
 
 def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> Chart:
@@ -465,18 +499,11 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
             start=rng.start,
             end=rng.end,
             tz=tz,
-            granularity=rng.granularity,
-            item_id=item.pk,  # type: ignore[arg-type]
+            granularity=rng.granularity,  # type: ignore[arg-type]
+            item_id=item.pk,
         )
-        daily = selectors.daily_series(
-            account_ids=[account.pk],
-            metric=metric,
-            start=rng.start,
-            end=rng.end,
-            granularity=rng.granularity,
-            item_id=item.pk,  # type: ignore[arg-type]
-        )
-        if not cumulative and not daily:
+        per_period, derived = _per_period([account], metric, rng, tz, item_id=item.pk)
+        if not cumulative and not per_period:
             continue
         chart_list.append(
             _series_chart(
@@ -491,14 +518,18 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
         chart_list.append(
             _series_chart(
                 f"{metric}-daily",
-                daily,
-                names=names,
+                per_period,
+                names=_label_derived(names, derived),
                 rng=rng,
                 title=f"{label.capitalize()} per period",
                 y_title=label,
             )
         )
-    distributions = []
+    return {"charts": chart_list + _distributions(item)}
+
+
+def _distributions(item: ContentItem) -> list[Chart]:
+    out = []
     for kind, title in (
         ("retention", "Audience retention"),
         ("age_gender", "Demographics"),
@@ -506,7 +537,7 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
         ("traffic_source", "Traffic / impression sources"),
     ):
         dist = selectors.latest_distribution(
-            account_id=account.pk, kind=kind, item_id=item.pk
+            account_id=item.account_id, kind=kind, item_id=item.pk
         )
         if dist is None or not dist.data:
             continue
@@ -526,7 +557,7 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
             source=charts.hover_source(provenance),
             estimated=dist.estimated,
         )
-        distributions.append(
+        out.append(
             Chart(
                 id=kind,
                 title=title,
@@ -536,14 +567,17 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
                 rows=list(zip(labels, values, strict=True)),
             )
         )
-    return {"charts": chart_list + distributions}
+    return out
 
 
 def compare_page(
     *, accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo
 ) -> dict:
-    ids = [a.pk for a in accounts]
+    """Every platform and account side by side on the standard metrics."""
     names = _names(accounts)
+    platforms, per_account = kpis.kpi_rows(
+        accounts=accounts, rng=rng, tz=tz, names=names
+    )
     chart_list = []
     for metric, label in (
         ("view_count", "views"),
@@ -551,27 +585,30 @@ def compare_page(
         ("comment_count", "comments"),
         ("share_count", "shares"),
     ):
+        series, derived = _per_period(accounts, metric, rng, tz)
         chart_list.append(
             _series_chart(
                 f"compare-{metric}",
-                selectors.item_daily_totals(
-                    account_ids=ids,
-                    metric=metric,
-                    start=rng.start,
-                    end=rng.end,
-                    granularity=rng.granularity,  # type: ignore[arg-type]
-                ),
-                names=names,
+                series,
+                names=_label_derived(names, derived),
                 rng=rng,
                 title=f"{label.capitalize()} per period",
                 y_title=label,
             )
         )
+    engagement, _ = _engagement(
+        accounts,
+        rng,
+        tz,
+        title="Engagement rate per period",
+        chart_id="compare-engagement",
+    )
+    chart_list.append(engagement)
     chart_list.append(
         _series_chart(
             "compare-followers",
             selectors.snapshot_series(
-                account_ids=ids,
+                account_ids=[a.pk for a in accounts],
                 metric="follower_count",
                 start=rng.start,
                 end=rng.end,
@@ -584,7 +621,11 @@ def compare_page(
             y_title="followers",
         )
     )
-    return {"charts": chart_list}
+    return {
+        "platform_rows": platforms,
+        "account_rows": per_account,
+        "charts": chart_list,
+    }
 
 
 def chart_csv(chart: Chart) -> str:

@@ -39,3 +39,20 @@ def change(value: float | None) -> str:
         arrow,
         f"{abs(value):.1f}",
     )
+
+
+@register.filter
+def change_points(value: float | None) -> str:
+    """Change of a rate against the previous period, in percentage points."""
+    if value is None:
+        return ""
+    direction, arrow = ("up", "▲") if value >= 0 else ("down", "▼")
+    return format_html(
+        '<span class="change change-{}" title="{} {} percentage points vs previous '
+        'period">{} {} pp</span>',
+        direction,
+        direction,
+        f"{abs(value):.2f}",
+        arrow,
+        f"{abs(value):.2f}",
+    )

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from platforms.models import ContentItem
+from platforms.models import ConnectedAccount, ContentItem, Platform
 from platforms.services.storage import (
     DistributionData,
     ItemData,
@@ -80,7 +80,79 @@ def populate(account, *, items: int = 5, days: int = 30):
     return ids
 
 
+def populate_counters(account, *, items: int = 3, days: int = 20, scale: int = 1):
+    """Counters only, the TikTok / Instagram way: one reading a day, no day values.
+
+    Item i gains 10·(i+1)·scale views, (i+1)·scale likes and scale comments a
+    day; the account gains 5 followers and 60·scale views a day. One more
+    item, published 3 days ago, has no readings yet.
+    """
+    now = timezone.now()
+    data = [
+        ItemData(
+            platform_item_id=f"{account.pk}-c{i}",
+            kind=ContentItem.Kind.VIDEO,
+            title=f"Clip {i}",
+            published_at=now - dt.timedelta(days=days + 30),
+        )
+        for i in range(items)
+    ] + [
+        ItemData(
+            platform_item_id=f"{account.pk}-fresh",
+            kind=ContentItem.Kind.VIDEO,
+            title="Fresh clip",
+            published_at=now - dt.timedelta(days=3),
+        )
+    ]
+    ids = items_upsert(account=account, items=data, seen_at=now)
+    pks = [ids[f"{account.pk}-c{i}"] for i in range(items)]
+    source = f"{account.platform}.media"
+    for d in range(days + 1):
+        grown = days - d
+        values = [
+            MetricValue("follower_count", 500 + 5 * grown, f"{account.platform}.user"),
+            MetricValue(
+                "view_count", 50_000 + 60 * scale * grown, f"{account.platform}.user"
+            ),
+        ]
+        for i, pk in enumerate(pks):
+            n = i + 1
+            values += [
+                MetricValue(
+                    "view_count", (1000 + 10 * grown) * n * scale, source, item_id=pk
+                ),
+                MetricValue(
+                    "like_count", (100 + grown) * n * scale, source, item_id=pk
+                ),
+                MetricValue("comment_count", (10 + grown) * scale, source, item_id=pk),
+            ]
+        snapshots_upsert(
+            account=account, values=values, fetched_at=now - dt.timedelta(days=d)
+        )
+    return pks
+
+
 @pytest.fixture
 def populated_account(youtube_account):
     populate(youtube_account)
     return youtube_account
+
+
+@pytest.fixture
+def tiktok_account(creator):
+    return ConnectedAccount.objects.create(
+        owner=creator,
+        platform=Platform.TIKTOK,
+        platform_user_id="tiktok-open-id-0001",
+        handle="@tok",
+    )
+
+
+@pytest.fixture
+def instagram_account(creator):
+    return ConnectedAccount.objects.create(
+        owner=creator,
+        platform=Platform.INSTAGRAM,
+        platform_user_id="17841400000000001",
+        handle="@insta",
+    )

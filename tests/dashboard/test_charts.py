@@ -53,21 +53,6 @@ def test_week_and_month_buckets_start_where_sql_truncates():
     ]
 
 
-def test_views_per_period_from_a_counter_leaves_gaps_where_a_reading_is_missing():
-    from dashboard.forms import DateRange
-    from dashboard.pages import growth_between_buckets
-
-    rng = DateRange(dt.date(2026, 1, 1), dt.date(2026, 1, 5), "day")
-    totals = [
-        Point(1, dt.date(2026, 1, 1), 100),
-        Point(1, dt.date(2026, 1, 2), 130),
-        Point(1, dt.date(2026, 1, 4), 200),
-        Point(1, dt.date(2026, 1, 5), 260),
-    ]
-    growth = growth_between_buckets(totals, rng)
-    assert [(p.bucket.day, p.value) for p in growth] == [(2, 30), (5, 60)]
-
-
 def test_hourly_buckets_follow_the_local_clock_across_dst():
     from zoneinfo import ZoneInfo
 
@@ -99,24 +84,3 @@ def test_every_reading_is_plotted_at_its_own_time():
     assert list(a.y) == [10, 12]
     assert list(b.x) == ["2026-01-02T09:35"]
     assert list(b.y) == [7]
-
-
-def test_growth_between_readings_is_each_readings_gain_over_the_one_before():
-    from dashboard.forms import DateRange
-    from dashboard.pages import growth_between_buckets
-
-    at = dt.datetime(2026, 1, 2, 9, 0, tzinfo=dt.UTC)
-    rng = DateRange(dt.date(2026, 1, 1), dt.date(2026, 1, 2), "reading")
-    readings = [
-        Point(1, at, 100),
-        Point(2, at, 5),
-        Point(1, at + dt.timedelta(hours=1), 130),
-        Point(1, at + dt.timedelta(hours=3), 170),
-        Point(2, at + dt.timedelta(hours=2), 9),
-    ]
-    growth = growth_between_buckets(readings, rng)
-    assert [(p.account_id, p.bucket.hour, p.value) for p in growth] == [
-        (1, 10, 30),
-        (1, 12, 40),
-        (2, 11, 4),
-    ]

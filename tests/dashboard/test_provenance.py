@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.charts import time_series_figure
-from platforms.models import ApiCallLog, ConnectedAccount, Platform, QuotaUsage
+from platforms.models import ApiCallLog, ConnectedAccount, QuotaUsage
 from platforms.quota import PACIFIC, next_reset, quota_day
 from platforms.selectors import Point
 from platforms.services.storage import MetricValue, snapshots_upsert
@@ -29,16 +28,6 @@ def chart_section(html: str, chart_id: str) -> str:
 
 def shown(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-@pytest.fixture
-def instagram_account(creator):
-    return ConnectedAccount.objects.create(
-        owner=creator,
-        platform=Platform.INSTAGRAM,
-        platform_user_id="17841400000000001",
-        handle="@insta",
-    )
 
 
 def test_estimated_points_are_their_own_labelled_dotted_trace():

@@ -139,3 +139,175 @@ def test_follower_history_before_the_first_reading_is_estimated_from_gains(
         (8, 992),
         (9, 1000),
     ]
+
+
+def _read(account, at, values):
+    """One collection run's readings: {metric or (metric, item pk): value}."""
+    snapshots_upsert(
+        account=account,
+        values=[
+            MetricValue(key[0], value, "tiktok.video.list", item_id=key[1])
+            if isinstance(key, tuple)
+            else MetricValue(key, value, "tiktok.user.info")
+            for key, value in values.items()
+        ],
+        fetched_at=at,
+    )
+
+
+@pytest.fixture
+def tiktok_items(tiktok_account):
+    items = [
+        ItemData(
+            platform_item_id="old",
+            kind="video",
+            published_at=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+        ),
+        ItemData(
+            platform_item_id="new",
+            kind="video",
+            published_at=dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC),
+        ),
+    ]
+    ids = items_upsert(account=tiktok_account, items=items, seen_at=T0)
+    return ids["old"], ids["new"]
+
+
+def test_per_period_values_are_derived_from_item_readings_in_sql(
+    tiktok_account, tiktok_items
+):
+    old, new = tiktok_items
+    day = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    _read(tiktok_account, day, {("view_count", old): 100})
+    _read(tiktok_account, day.replace(hour=20), {("view_count", old): 120})
+    _read(
+        tiktok_account,
+        day + dt.timedelta(days=1),
+        {("view_count", old): 150, ("view_count", new): 30},
+    )
+    _read(tiktok_account, day + dt.timedelta(days=2), {("view_count", new): 50})
+    _read(tiktok_account, day + dt.timedelta(days=3), {("view_count", old): 200})
+    _read(tiktok_account, day + dt.timedelta(days=4), {("view_count", old): 260})
+    series = selectors.snapshot_deltas(
+        account_ids=[tiktok_account.pk],
+        metric="view_count",
+        start=dt.date(2026, 3, 1),
+        end=dt.date(2026, 3, 5),
+        tz=ZoneInfo("UTC"),
+    )
+    assert [(p.bucket.day, p.value) for p in series.points] == [
+        # 2 March: the old video grew 150 - 120 (the day's last reading), the
+        # new one was published that day and counts whole.
+        (2, 60),
+        (3, 20),
+        # 4 March: the old video's last reading was on 2 March, two days
+        # back: its growth belongs to no single day, so a gap.
+        (5, 60),
+    ]
+    assert series.provenance.sources == ("tiktok.video.list",)
+    assert series.provenance.derived.startswith("derived from readings")
+    assert series.provenance.first_fetched == day
+    assert series.provenance.last_fetched == day + dt.timedelta(days=4)
+
+
+def test_derived_deltas_by_week_by_hour_and_by_reading(tiktok_account, tiktok_items):
+    old, _ = tiktok_items
+    berlin = ZoneInfo("Europe/Berlin")
+    monday = dt.datetime(2026, 3, 2, 9, tzinfo=berlin)
+    for days, hours, views in ((0, 0, 10), (0, 1, 15), (0, 2, 25), (7, 0, 60)):
+        at = monday + dt.timedelta(days=days, hours=hours)
+        _read(tiktok_account, at, {("view_count", old): views, "follower_count": views})
+    weekly = selectors.snapshot_deltas(
+        account_ids=[tiktok_account.pk],
+        metric="view_count",
+        start=dt.date(2026, 3, 9),
+        end=dt.date(2026, 3, 15),
+        tz=berlin,
+        granularity="week",
+    )
+    assert [(p.bucket, p.value) for p in weekly.points] == [(dt.date(2026, 3, 9), 35)]
+    hourly = selectors.snapshot_deltas(
+        account_ids=[tiktok_account.pk],
+        metric="view_count",
+        start=dt.date(2026, 3, 2),
+        end=dt.date(2026, 3, 2),
+        tz=berlin,
+        granularity="hour",
+    )
+    assert [(p.bucket.hour, p.value) for p in hourly.points] == [(10, 5), (11, 10)]
+    readings = selectors.snapshot_deltas(
+        account_ids=[tiktok_account.pk],
+        metric="follower_count",
+        start=dt.date(2026, 3, 2),
+        end=dt.date(2026, 3, 9),
+        tz=berlin,
+        granularity="reading",
+        level="account",
+    )
+    assert [(p.bucket.day, p.bucket.hour, p.value) for p in readings.points] == [
+        (2, 10, 5),
+        (2, 11, 10),
+        (9, 9, 35),
+    ]
+
+
+def test_counter_growth_over_a_period(tiktok_account, tiktok_items):
+    old, new = tiktok_items
+    start = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 3, 5, 12, tzinfo=dt.UTC)
+    _read(tiktok_account, start - dt.timedelta(hours=2), {("view_count", old): 100})
+    _read(
+        tiktok_account,
+        start + dt.timedelta(days=2),
+        {("view_count", old): 130, ("view_count", new): 40},
+    )
+    _read(
+        tiktok_account,
+        end - dt.timedelta(hours=1),
+        {("view_count", old): 150, ("view_count", new): 70},
+    )
+    _read(tiktok_account, end + dt.timedelta(hours=1), {("view_count", old): 999})
+    growth = selectors.counter_growth(
+        account_ids=[tiktok_account.pk],
+        metrics=["view_count", "like_count"],
+        start=start,
+        end=end,
+        level="items",
+    )
+    # old: 150 - 100; new was published within the period: 70 - 0.
+    assert growth == {(tiktok_account.pk, "view_count"): 120}
+    before = selectors.counter_growth(
+        account_ids=[tiktok_account.pk],
+        metrics=["view_count"],
+        start=start - dt.timedelta(days=4),
+        end=start,
+        level="items",
+    )
+    assert before == {}  # no reading at the period's start: unknown, not 0
+
+
+def test_account_views_per_period_leave_a_gap_where_a_reading_is_missing(
+    youtube_account,
+):
+    for day, views in ((1, 100), (2, 130), (4, 200), (5, 260)):
+        at = dt.datetime(2026, 1, day, 18, tzinfo=dt.UTC)
+        _read(youtube_account, at, {"view_count": views})
+    series = selectors.snapshot_deltas(
+        account_ids=[youtube_account.pk],
+        metric="view_count",
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 1, 5),
+        tz=ZoneInfo("UTC"),
+        level="account",
+    )
+    assert [(p.bucket.day, p.value) for p in series.points] == [(2, 30), (5, 60)]
+    readings = selectors.snapshot_deltas(
+        account_ids=[youtube_account.pk],
+        metric="view_count",
+        start=dt.date(2026, 1, 4),
+        end=dt.date(2026, 1, 5),
+        tz=ZoneInfo("UTC"),
+        granularity="reading",
+        level="account",
+    )
+    assert [(p.bucket.day, p.value) for p in readings.points] == [(4, 70), (5, 60)]
