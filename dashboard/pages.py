@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Coalesce
 from dashboard import charts, kpis
 from dashboard.forms import DateRange
 from platforms import selectors
-from platforms.models import ConnectedAccount, ContentItem, MetricSnapshot, Platform
+from platforms.models import ConnectedAccount, ContentItem, MetricSnapshot
 from platforms.selectors import Point, Provenance, Series
 
 
@@ -187,77 +187,12 @@ def _label_derived(names: dict[int, str], derived: set[int]) -> dict[int, str]:
     }
 
 
-def _change(current: float | int | None, previous: float | int | None) -> float | None:
-    if current is None or not previous:
-        return None
-    return round(100 * (current - previous) / previous, 1)
-
-
-def _bounds(rng: DateRange, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    return (
-        dt.datetime.combine(rng.start, dt.time.min, tzinfo=tz),
-        dt.datetime.combine(rng.end, dt.time.max, tzinfo=tz),
-    )
-
-
-def _growth(
-    end: dict[int, float | int], start: dict[int, float | int], pks: list[int]
-) -> float | int | None:
-    """How much a counter grew between two readings, over the accounts that
-    have both; None when no account has."""
-    return _sum(end[pk] - start[pk] for pk in pks if pk in end and pk in start)
-
-
 def overview_page(
     *, accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo
 ) -> dict:
     ids = [a.pk for a in accounts]
     names = _names(accounts)
-    start, end = _bounds(rng, tz)
-    previous_start, previous_end = _bounds(rng.previous(), tz)
-    followers = selectors.latest_snapshot_values(
-        account_ids=ids, metric="follower_count"
-    )
-    views_at = {
-        moment: selectors.counter_at(account_ids=ids, metric="view_count", at=moment)
-        for moment in (previous_start, start, end)
-    }
-    engagement = selectors.latest_item_totals(
-        account_ids=ids,
-        metrics=["view_count", "like_count", "comment_count", "share_count"],
-    )
-    new_items = selectors.items_published_count(account_ids=ids, start=start, end=end)
-    new_items_before = selectors.items_published_count(
-        account_ids=ids, start=previous_start, end=previous_end
-    )
-    cards = []
-    for platform in Platform:
-        pks = [a.pk for a in accounts if a.platform == platform]
-        if not pks:
-            continue
-        views = _growth(views_at[end], views_at[start], pks)
-        views_before = _growth(views_at[start], views_at[previous_start], pks)
-        total_views = _sum(engagement.get((pk, "view_count")) for pk in pks)
-        interactions = _sum(
-            engagement.get((pk, m))
-            for pk in pks
-            for m in ("like_count", "comment_count", "share_count")
-        )
-        items_now = sum(new_items.get(pk, 0) for pk in pks)
-        items_before = sum(new_items_before.get(pk, 0) for pk in pks)
-        cards.append(
-            {
-                "platform": platform.label,
-                "followers": _sum(followers.get(pk) for pk in pks),
-                "views": views,
-                "views_change": _change(views, views_before),
-                "engagement_rate": interactions / total_views
-                if total_views and interactions is not None
-                else None,
-                "new_items": items_now,
-                "new_items_change": _change(items_now, items_before),
-            }
-        )
+    platforms, _ = kpis.kpi_rows(accounts=accounts, rng=rng, tz=tz, names=names)
     chart_list = [
         _followers_chart(accounts, rng, tz, title="Followers over time"),
         _series_chart(
@@ -276,7 +211,7 @@ def overview_page(
             y_title="views",
         ),
     ]
-    return {"cards": cards, "charts": chart_list}
+    return {"cards": platforms, "charts": chart_list}
 
 
 def account_page(
