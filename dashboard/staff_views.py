@@ -124,38 +124,87 @@ def error_resolve(request: HttpRequest, error_id: int) -> HttpResponse:
     return redirect("dashboard:staff-error", error_id=error_id)
 
 
+def _health_charts(over_time: list[monitoring.HealthBucket]) -> list[tuple]:
+    """Requests, error rate and p50/p95 latency per platform per hour."""
+    if not over_time:
+        return []
+    platforms = sorted({row.platform for row in over_time})
+    requests = go.Figure(layout=charts._layout("Requests per hour", "requests"))
+    errors = go.Figure(
+        layout=charts._layout("Error rate per hour", "error rate", percent=True)
+    )
+    latency = go.Figure(layout=charts._layout("Latency per hour", "ms"))
+    for index, platform in enumerate(platforms):
+        rows = [row for row in over_time if row.platform == platform]
+        xs = [charts.axis_label(row.hour) for row in rows]
+        color = charts.PALETTE[index % len(charts.PALETTE)]
+        extra = f"<extra>%{{fullData.name}} · {CALL_LOG}</extra>"
+        requests.add_trace(
+            go.Bar(
+                x=xs,
+                y=[row.requests for row in rows],
+                name=platform,
+                marker_color=color,
+                hovertemplate="%{y} requests" + extra,
+            )
+        )
+        errors.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[round(row.error_rate, 4) for row in rows],
+                name=platform,
+                mode="lines+markers",
+                line={"color": color},
+                hovertemplate="%{y:.1%} errors" + extra,
+            )
+        )
+        for percentile, dash in (("p50", "solid"), ("p95", "dash")):
+            latency.add_trace(
+                go.Scatter(
+                    x=xs,
+                    # An hour without timed calls is a gap, not 0 ms.
+                    y=[getattr(row, f"{percentile}_ms") for row in rows],
+                    name=f"{platform} {percentile}",
+                    mode="lines+markers",
+                    connectgaps=False,
+                    line={"color": color, "dash": dash},
+                    hovertemplate="%{y} ms" + extra,
+                )
+            )
+    return [
+        ("health-requests", "Requests per hour", requests),
+        ("health-errors", "Error rate per hour", errors),
+        ("health-latency", "Latency per hour (p50 solid, p95 dashed)", latency),
+    ]
+
+
 @staff_member_required
 def api_health(request: HttpRequest) -> HttpResponse:
     window = request.GET.get("window", "24h")
     hours = HEALTH_WINDOWS.get(window, 24)
     since = timezone.now() - dt.timedelta(hours=hours)
-    over_time = monitoring.api_health_over_time(since=since)
-    figure = go.Figure(layout=charts._layout("Requests per hour", "requests"))
-    for platform in sorted({row["platform"] for row in over_time}):
-        rows = [row for row in over_time if row["platform"] == platform]
-        figure.add_trace(
-            go.Bar(
-                x=[row["hour"].isoformat() for row in rows],
-                y=[row["requests"] for row in rows],
-                name=platform,
-                hovertemplate=f"%{{y}} requests<extra>%{{fullData.name}} · {CALL_LOG}"
-                "</extra>",
-            )
-        )
+    endpoint = request.GET.get("endpoint", "")
+    over_time = monitoring.api_health_over_time(since=since, endpoint=endpoint)
+    provenance = Provenance(
+        sources=(CALL_LOG,),
+        first_fetched=min((row.first_at for row in over_time), default=None),
+        last_fetched=max((row.last_at for row in over_time), default=None),
+        derived="counted per platform and hour; nearest-rank percentiles of "
+        "latency_ms computed by the database",
+    )
     return render(
         request,
         "dashboard/staff/api_health.html",
         {
             "window": window,
             "windows": HEALTH_WINDOWS,
+            "endpoint": endpoint,
             "health": monitoring.api_health(since=since),
-            "chart": charts.to_html(figure, div_id="chart-health") if over_time else "",
-            "provenance": Provenance(
-                sources=(CALL_LOG,),
-                first_fetched=min((r["first"] for r in over_time), default=None),
-                last_fetched=max((r["last"] for r in over_time), default=None),
-                derived="requests counted per hour",
-            ),
+            "charts": [
+                (chart_id, title, charts.to_html(figure, div_id=f"chart-{chart_id}"))
+                for chart_id, title, figure in _health_charts(over_time)
+            ],
+            "provenance": provenance,
         },
     )
 

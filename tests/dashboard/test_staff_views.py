@@ -148,3 +148,117 @@ def test_the_api_explorer_is_staff_only_and_validates_its_form(
     assert wrong.status_code == 400
     assert "pick a YouTube one" in wrong.content.decode()
     assert client.post(url, {"account": "", "endpoint": ""}).status_code == 400
+
+
+def _calls(platform, endpoint, at, latencies, *, errors=0):
+    ApiCallLog.objects.bulk_create(
+        ApiCallLog(
+            platform=platform,
+            endpoint=endpoint,
+            method="GET",
+            status_code=500 if n < errors else 200,
+            latency_ms=latency,
+            created_at=at,
+        )
+        for n, latency in enumerate(latencies)
+    )
+
+
+@pytest.fixture
+def hours(db):
+    first = timezone.now().replace(minute=0, second=0, microsecond=0)
+    first -= dt.timedelta(hours=2)
+    second = first + dt.timedelta(hours=1)
+    _calls(
+        "tiktok",
+        "tiktok.video.list",
+        first + dt.timedelta(minutes=5),
+        range(1, 101),
+        errors=10,
+    )
+    _calls(
+        "tiktok",
+        "tiktok.user.info",
+        second + dt.timedelta(minutes=5),
+        range(200, 220),
+        errors=5,
+    )
+    _calls(
+        "youtube", "youtube.videos", first + dt.timedelta(minutes=9), [40, 10, 30, 20]
+    )
+    # A call without a reply has no latency: counted, not ranked.
+    ApiCallLog.objects.create(
+        platform="youtube",
+        endpoint="youtube.videos",
+        method="GET",
+        status_code=None,
+        created_at=first + dt.timedelta(minutes=9),
+    )
+    return first, second
+
+
+def test_health_over_time_has_error_rate_and_percentiles_per_platform_hour(hours):
+    first, second = hours
+    rows = monitoring.api_health_over_time(since=first - dt.timedelta(hours=1))
+    by_key = {(row.platform, row.hour): row for row in rows}
+    tiktok_a, tiktok_b = by_key["tiktok", first], by_key["tiktok", second]
+    assert (tiktok_a.requests, tiktok_a.p50_ms, tiktok_a.p95_ms) == (100, 50, 95)
+    assert tiktok_a.error_rate == pytest.approx(0.10)
+    # 20 calls of 200..219 ms: rank ceil(0.5·20) = 10 and ceil(0.95·20) = 19.
+    assert (tiktok_b.requests, tiktok_b.p50_ms, tiktok_b.p95_ms) == (20, 209, 218)
+    assert tiktok_b.error_rate == pytest.approx(0.25)
+    youtube = by_key["youtube", first]
+    assert (youtube.requests, youtube.errors) == (5, 1)
+    assert (youtube.p50_ms, youtube.p95_ms) == (20, 40)
+    only = monitoring.api_health_over_time(
+        since=first - dt.timedelta(hours=1), endpoint="tiktok:tiktok.user.info"
+    )
+    assert [(row.platform, row.hour, row.requests) for row in only] == [
+        ("tiktok", second, 20)
+    ]
+
+
+def test_health_queries_do_not_grow_with_endpoints(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    since = now - dt.timedelta(hours=1)
+    _calls("tiktok", "e0", now, [5, 6])
+    with CaptureQueriesContext(connection) as few:
+        monitoring.api_health(since=since)
+        monitoring.api_health_over_time(since=since)
+    for n in range(1, 12):
+        _calls("tiktok", f"e{n}", now, [n, n + 1, n + 2])
+    with CaptureQueriesContext(connection) as many:
+        health = monitoring.api_health(since=since)
+        monitoring.api_health_over_time(since=since)
+    assert len(health) == 12
+    assert (health[1].endpoint, health[1].p50_ms) == ("e1", 2)
+    assert len(many) == len(few) == 4
+
+
+def test_the_health_page_draws_error_rate_and_latency_over_time(
+    client, staff_user, hours
+):
+    from tests.dashboard.test_views import figure_of
+
+    first, second = hours
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-api-health")).content.decode()
+    errors = {t["name"]: t for t in figure_of(html, "health-errors")["data"]}
+    assert errors["tiktok"]["y"] == [0.1, 0.25]
+    latency = {t["name"]: t for t in figure_of(html, "health-latency")["data"]}
+    assert latency["tiktok p50"]["y"] == [50, 209]
+    assert latency["tiktok p95"]["y"] == [95, 218]
+    assert latency["youtube p95"]["y"] == [40]
+    assert latency["tiktok p95"]["line"]["dash"] == "dash"
+    assert "nearest-rank percentiles" in html
+    one = client.get(
+        reverse("dashboard:staff-api-health"),
+        {"endpoint": "youtube:youtube.videos"},
+    ).content.decode()
+    assert set(t["name"] for t in figure_of(one, "health-latency")["data"]) == {
+        "youtube p50",
+        "youtube p95",
+    }
