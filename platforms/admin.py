@@ -9,7 +9,6 @@ the admin cannot falsify provenance.
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
@@ -35,6 +34,7 @@ from platforms.models import (
     QuotaUsage,
     RateLimitBucket,
 )
+from platforms.monitoring import bucket_usage
 
 admin.site.site_header = "socialmetrics administration"
 admin.site.site_title = "socialmetrics admin"
@@ -311,6 +311,22 @@ class QuotaUsageAdmin(admin.ModelAdmin):
         return timeuntil(obj.resets_at)
 
 
+class BlockedNowFilter(admin.SimpleListFilter):
+    title = "blocked now"
+    parameter_name = "blocked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list:
+        return [("yes", "Blocked"), ("no", "Not blocked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        blocked = models.Q(blocked_until__gt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(blocked)
+        if self.value() == "no":
+            return queryset.exclude(blocked)
+        return queryset
+
+
 @admin.register(RateLimitBucket)
 class RateLimitBucketAdmin(admin.ModelAdmin):
     list_display = (
@@ -319,25 +335,39 @@ class RateLimitBucketAdmin(admin.ModelAdmin):
         "endpoint_class",
         "account",
         "usage",
+        "percent",
         "blocked_until",
         "blocked_reason",
         "reported_at",
     )
-    list_filter = ("platform", "endpoint_class")
+    list_filter = ("platform", "endpoint_class", BlockedNowFilter)
     search_fields = ("key", "endpoint_class", "account__handle")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
     # The GCRA state is only ever moved by the limiter's atomic UPDATE.
-    readonly_fields = ("usage", "tat", "reported_usage", "reported_at", "updated_at")
+    readonly_fields = (
+        "usage",
+        "percent",
+        "tat",
+        "reported_usage",
+        "reported_at",
+        "updated_at",
+    )
     actions = ("clear_block",)
 
     @admin.display(description="Used now / limit")
     def usage(self, obj: RateLimitBucket) -> str:
         if obj.limit is None or obj.window_seconds is None:
             return "-"
-        # A partly drained slot is still taken: round up.
-        used = math.ceil(obj.used_now(time.time()))
+        used, _ = bucket_usage(obj, time.time())
         return f"{used} / {obj.limit} per {obj.window_seconds} s"
+
+    @admin.display(description="Used")
+    def percent(self, obj: RateLimitBucket) -> str:
+        if obj.limit is None or obj.window_seconds is None:
+            return "-"
+        _, percent = bucket_usage(obj, time.time())
+        return f"{percent:.1f} %"
 
     @admin.action(description="Clear the block (allow requests again)")
     def clear_block(self, request: HttpRequest, queryset: QuerySet) -> None:

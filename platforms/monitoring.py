@@ -107,16 +107,29 @@ class BucketStatus:
     blocked: bool
 
 
+def bucket_usage(bucket: RateLimitBucket, now_ts: float) -> tuple[int, float]:
+    """Slots taken now and the percent of the limit, as staff pages show them.
+
+    A partly drained slot is still taken (rounded up). GCRA lets `tat` run a
+    request past the window, so the count can exceed the limit by one; both
+    numbers stop at the limit so "used / limit" and the percent agree.
+    """
+    if not bucket.limit:
+        return 0, 0.0
+    used = min(math.ceil(bucket.used_now(now_ts)), bucket.limit)
+    return used, round(100 * used / bucket.limit, 1)
+
+
 def rate_limit_status(*, now: dt.datetime | None = None) -> list[BucketStatus]:
     now = now or timezone.now()
     statuses = []
     for bucket in RateLimitBucket.objects.select_related("account"):
-        used = math.ceil(bucket.used_now(now.timestamp()))
+        used, percent = bucket_usage(bucket, now.timestamp())
         statuses.append(
             BucketStatus(
                 bucket=bucket,
-                used=min(used, bucket.limit),
-                percent=round(100 * used / bucket.limit, 1) if bucket.limit else 0.0,
+                used=used,
+                percent=percent,
                 blocked=bool(bucket.blocked_until and bucket.blocked_until > now),
             )
         )

@@ -262,3 +262,39 @@ def test_the_health_page_draws_error_rate_and_latency_over_time(
         "youtube p50",
         "youtube p95",
     }
+
+
+def test_bucket_usage_and_percent_agree_in_admin_and_staff_page(
+    client, staff_user, time_machine
+):
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)
+    half = RateLimitBucket.objects.create(
+        key="tiktok:app:video.list",
+        platform="tiktok",
+        endpoint_class="video.list",
+        limit=600,
+        window_seconds=60,
+        tat=now.timestamp() + 30,
+    )
+    # GCRA lets the last request run past the window: 601 slots "used".
+    RateLimitBucket.objects.create(
+        key="instagram:app:graph",
+        platform="instagram",
+        endpoint_class="graph",
+        limit=200,
+        window_seconds=3600,
+        tat=now.timestamp() + 3600 * 201 / 200,
+        blocked_until=now + dt.timedelta(minutes=3),
+    )
+    client.force_login(staff_user)
+    admin = client.get("/admin/platforms/ratelimitbucket/").content.decode()
+    assert "300 / 600 per 60 s" in admin and "50.0 %" in admin
+    assert "200 / 200 per 3600 s" in admin and "100.0 %" in admin
+    assert "100.5 %" not in admin
+    page = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "200 / 200" in page and "100.0 %" in page and "100.5" not in page
+    blocked = client.get(
+        "/admin/platforms/ratelimitbucket/", {"blocked": "yes"}
+    ).content.decode()
+    assert "instagram:app:graph" in blocked and half.key not in blocked
