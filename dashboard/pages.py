@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Paginator
 from django.db.models import (
     Exists,
+    F,
     FloatField,
     OuterRef,
     Subquery,
@@ -270,6 +271,7 @@ def account_page(
     return {
         "charts": chart_list,
         "top": top_items(account=account, sort=sort, page=page),
+        "top_columns": top_columns(sort),
     }
 
 
@@ -383,17 +385,62 @@ def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> C
     )
 
 
-TOP_SORTS = {
-    "views": "-views",
-    "-views": "views",
-    "published": "-published_at",
-    "-published": "published_at",
-    "title": "title",
-}
+@dataclass(frozen=True, slots=True)
+class SortColumn:
+    """A sortable column of the top-content table."""
+
+    key: str  # the ?sort= value for the column's natural order
+    label: str
+    field: str
+    #: The natural order: most first for counts, newest first, A to Z.
+    descending: bool
+    numeric: bool = False
+
+
+TOP_COLUMNS = (
+    SortColumn("title", "Title", "title", descending=False),
+    SortColumn("published", "Published", "published_at", descending=True),
+    SortColumn("views", "Views", "views", descending=True, numeric=True),
+    SortColumn("likes", "Likes", "likes", descending=True, numeric=True),
+    SortColumn("comments", "Comments", "comments", descending=True, numeric=True),
+)
+DEFAULT_SORT = "views"
+
+
+def _parse_sort(sort: str) -> tuple[SortColumn, bool]:
+    """The column and whether it is reversed ("-views": fewest views first)."""
+    reverse = sort.startswith("-")
+    for column in TOP_COLUMNS:
+        if column.key == sort.lstrip("-"):
+            return column, reverse
+    return _parse_sort(DEFAULT_SORT)
+
+
+def top_columns(sort: str) -> list[dict]:
+    """Each header's link (the other direction when it is the current sort)
+    and its aria-sort, for the template."""
+    current, reverse = _parse_sort(sort)
+    out = []
+    for column in TOP_COLUMNS:
+        active = column is current
+        descending = column.descending != (reverse and active)
+        out.append(
+            {
+                "column": column,
+                "link": f"-{column.key}" if active and not reverse else column.key,
+                "aria_sort": ("descending" if descending else "ascending")
+                if active
+                else "",
+            }
+        )
+    return out
 
 
 def top_items(*, account: ConnectedAccount, sort: str, page: int):
-    """Items with their newest view/like/comment counters, sorted and paged in SQL."""
+    """Items with their newest view/like/comment counters, sorted and paged in SQL.
+
+    Items without a value sort last in either direction.
+    """
 
     def latest(metric: str):
         return Subquery(
@@ -405,6 +452,10 @@ def top_items(*, account: ConnectedAccount, sort: str, page: int):
             output_field=FloatField(),
         )
 
+    column, reverse = _parse_sort(sort)
+    descending = column.descending != reverse
+    order = F(column.field)
+    order = order.desc(nulls_last=True) if descending else order.asc(nulls_last=True)
     rows = (
         ContentItem.objects.filter(account=account)
         .annotate(
@@ -413,7 +464,7 @@ def top_items(*, account: ConnectedAccount, sort: str, page: int):
             comments=latest("comment_count"),
             has_values=Exists(MetricSnapshot.objects.filter(item=OuterRef("pk"))),
         )
-        .order_by(TOP_SORTS.get(sort, "-views"), "-published_at", "pk")
+        .order_by(order, "-published_at", "pk")
     )
     return Paginator(rows, 25).get_page(page)
 

@@ -31,7 +31,7 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
         go.Scatter(
             x=[at.isoformat() for at, _ in status.burn],
             y=[units for _, units in status.burn],
-            name="used",
+            name="used (all projects)" if status.shared_with else "used",
             mode="lines+markers",
             hovertemplate=f"%{{y:,}} units<extra>{CALL_LOG}</extra>",
         )
@@ -48,8 +48,13 @@ def _quota_provenance(status: monitoring.QuotaStatus) -> Provenance:
         sources=(CALL_LOG, QUOTA_LEDGER),
         first_fetched=status.first_call_at,
         last_fetched=status.row.updated_at,
-        derived="units per hour summed from quota_cost of each call; the limit "
-        "line and units used are the ledger's row",
+        derived="units per hour summed from quota_cost of each call"
+        + (
+            f" of every {status.row.get_platform_display()} project"
+            if status.shared_with
+            else ""
+        )
+        + "; the limit line and units used are this project's ledger row",
     )
 
 

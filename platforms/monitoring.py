@@ -40,43 +40,71 @@ class QuotaStatus:
     #: The API call log rows behind `burn` and `by_operation`.
     first_call_at: dt.datetime | None = None
     last_call_at: dt.datetime | None = None
+    #: Other projects of the platform charged today. The call log records
+    #: the platform, not the project, so the split and the burn-down then
+    #: cover all of them together (units used and the limit stay the row's).
+    shared_with: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _CallSplit:
+    by_operation: list[tuple[str, int]]
+    burn: list[tuple[dt.datetime, int]]
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+
+def _call_split(platform: str, day_start: dt.datetime) -> _CallSplit:
+    calls = ApiCallLog.objects.filter(
+        platform=platform, created_at__gte=day_start, quota_cost__gt=0
+    )
+    by_operation = list(
+        calls.values_list("endpoint")
+        .annotate(units=Sum("quota_cost"))
+        .order_by("-units")
+    )
+    hourly = (
+        calls.annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(units=Sum("quota_cost"))
+        .order_by("hour")
+    )
+    burn, total = [], 0
+    for bucket in hourly:
+        total += bucket["units"]
+        burn.append((bucket["hour"], total))
+    span = calls.aggregate(first=Min("created_at"), last=Max("created_at"))
+    return _CallSplit(by_operation, burn, span["first"], span["last"])
 
 
 def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
-    """Today's ledger rows with their split, burn-down and forecast."""
+    """Today's ledger rows (one per platform project) with their split,
+    burn-down and forecast."""
     now = now or timezone.now()
     today = quota_day(now, PACIFIC)
     day_start = dt.datetime.combine(today, dt.time(0), tzinfo=PACIFIC)
+    rows = list(QuotaUsage.objects.filter(day=today).order_by("platform", "project"))
+    splits = {
+        platform: _call_split(platform, day_start)
+        for platform in {r.platform for r in rows}
+    }
     statuses = []
-    for row in QuotaUsage.objects.filter(day=today).order_by("platform", "project"):
-        calls = ApiCallLog.objects.filter(
-            platform=row.platform, created_at__gte=day_start, quota_cost__gt=0
-        )
-        by_operation = list(
-            calls.values_list("endpoint")
-            .annotate(units=Sum("quota_cost"))
-            .order_by("-units")
-        )
-        hourly = (
-            calls.annotate(hour=TruncHour("created_at"))
-            .values("hour")
-            .annotate(units=Sum("quota_cost"))
-            .order_by("hour")
-        )
-        burn, total = [], 0
-        for bucket in hourly:
-            total += bucket["units"]
-            burn.append((bucket["hour"], total))
-        span = calls.aggregate(first=Min("created_at"), last=Max("created_at"))
+    for row in rows:
+        split = splits[row.platform]
         statuses.append(
             QuotaStatus(
                 row=row,
-                by_operation=by_operation,
-                burn=burn,
+                by_operation=split.by_operation,
+                burn=split.burn,
                 runs_out_at=_forecast(row, day_start, now),
                 resets_at=next_reset(now, PACIFIC),
-                first_call_at=span["first"],
-                last_call_at=span["last"],
+                first_call_at=split.first,
+                last_call_at=split.last,
+                shared_with=tuple(
+                    other.project
+                    for other in rows
+                    if other.platform == row.platform and other.pk != row.pk
+                ),
             )
         )
     return statuses
@@ -95,8 +123,14 @@ def _forecast(row: QuotaUsage, day_start: dt.datetime, now: dt.datetime):
     return runs_out if runs_out < next_reset(now, PACIFIC) else None
 
 
-def quota_history(*, days: int = 30) -> QuerySet[QuotaUsage]:
-    return QuotaUsage.objects.order_by("-day", "platform", "project")[: days * 3]
+def quota_history(
+    *, days: int = 30, now: dt.datetime | None = None
+) -> QuerySet[QuotaUsage]:
+    """Every project's ledger row of the last `days` quota days, newest first."""
+    today = quota_day(now or timezone.now(), PACIFIC)
+    return QuotaUsage.objects.filter(day__gt=today - dt.timedelta(days=days)).order_by(
+        "-day", "platform", "project"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,21 +24,28 @@ def percent(value: float | None) -> str:
     return MISSING if value is None else f"{100 * value:.2f} %"
 
 
-@register.filter
-def change(value: float | None) -> str:
-    """Change against the previous period, with a word for screen readers."""
-    if value is None:
-        return ""
+def _change_html(value: float, shown: str, spoken: str) -> str:
+    # The arrow and colour show the direction to sighted readers; the hidden
+    # words say it to screen readers (a title attribute is not read out).
     direction, arrow = ("up", "▲") if value >= 0 else ("down", "▼")
     return format_html(
-        '<span class="change change-{}" title="{} {}% vs previous period">'
-        "{} {}%</span>",
+        '<span class="change change-{}"><span aria-hidden="true">{} {}</span>'
+        '<span class="visually-hidden">{} {} vs the previous period</span></span>',
         direction,
-        direction,
-        abs(value),
         arrow,
-        f"{abs(value):.1f}",
+        shown,
+        direction,
+        spoken,
     )
+
+
+@register.filter
+def change(value: float | None) -> str:
+    """Change against the previous period, in percent."""
+    if value is None:
+        return ""
+    amount = f"{abs(value):.1f}%"
+    return _change_html(value, amount, amount)
 
 
 @register.filter
@@ -46,13 +53,5 @@ def change_points(value: float | None) -> str:
     """Change of a rate against the previous period, in percentage points."""
     if value is None:
         return ""
-    direction, arrow = ("up", "▲") if value >= 0 else ("down", "▼")
-    return format_html(
-        '<span class="change change-{}" title="{} {} percentage points vs previous '
-        'period">{} {} pp</span>',
-        direction,
-        direction,
-        f"{abs(value):.2f}",
-        arrow,
-        f"{abs(value):.2f}",
-    )
+    amount = f"{abs(value):.2f}"
+    return _change_html(value, f"{amount} pp", f"{amount} percentage points")
