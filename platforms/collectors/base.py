@@ -1,4 +1,12 @@
-"""The collector contract and the bookkeeping every platform shares."""
+"""The collector contract and the bookkeeping every platform shares.
+
+A run may stop part-way (throttled, worker died) and be continued by a
+later attempt, so a collector works in named *phases* and keeps a
+checkpoint on the run (`Progress.checkpoint`): the phases done, the
+listing's cursor, running totals. An attempt skips what an earlier one
+finished and continues the listing from its cursor; everything it stores
+is an upsert, so repeating a page changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +25,10 @@ from platforms.exceptions import (
     PlatformQuotaError,
     PlatformRateLimitError,
 )
-from platforms.models import ContentItem
+from platforms.models import ContentItem, ErrorLog, MetricSnapshot
 from platforms.registry import get_client_class
 from platforms.services import storage
+from platforms.services.errors import error_note, error_record, mark_logged
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 if TYPE_CHECKING:
@@ -47,9 +56,9 @@ class Outcome:
 class BaseCollector:
     """Collect one account: list items page by page, store values as they come.
 
-    Subclasses implement `collect_account_level`, `item_pages` and
-    `collect_items`; the base writes through the storage services so every
-    run is idempotent, and keeps memory flat: one page at a time.
+    Subclasses implement `collect`; the base writes through the storage
+    services so every run is idempotent, and keeps memory flat: one page at
+    a time.
     """
 
     platform: ClassVar[str] = ""
@@ -72,17 +81,89 @@ class BaseCollector:
         self.client = client or get_client_class(account.platform)(
             account=account, transport=transport, **client_kwargs
         )
+        self._note_client_error_rows()
         self.outcome = Outcome()
+        checkpoint = self.progress.checkpoint
+        #: When this run's listing began (the first attempt's fetch time):
+        #: an item not seen since then is no longer listed.
+        self.listing_since = dt.datetime.fromisoformat(
+            checkpoint.setdefault("since", fetched_at.isoformat())
+        )
+
+    def _note_client_error_rows(self) -> None:
+        """Mark each error the client writes an ErrorLog row for as logged.
+
+        The request pipeline records final request failures itself; knowing
+        which errors it recorded lets the collector write a row for every
+        other error exactly once.
+        """
+        record = getattr(self.client, "_record_error", None)
+        if record is None:
+            return
+
+        def record_and_mark(error: PlatformError) -> None:
+            record(error)
+            mark_logged(error)
+
+        self.client._record_error = record_and_mark  # type: ignore[method-assign]
 
     def close(self) -> None:
         """Release the client's connections (the run is over)."""
         if self._owns_client:
             self.client.close()
 
+    def __enter__(self) -> BaseCollector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- the contract -----------------------------------------------------
 
     def collect(self, *, backfill: bool) -> Outcome:
         raise NotImplementedError
+
+    # --- phases and the checkpoint -----------------------------------------
+
+    def phase_done(self, name: str) -> bool:
+        return name in self.progress.checkpoint.get("done", [])
+
+    def finish_phase(self, name: str, **state: Any) -> None:
+        done = [*self.progress.checkpoint.get("done", []), name]
+        self.progress.save_checkpoint(done=done, **state)
+
+    def run_phase(self, name: str, work: Callable[[], Any]) -> None:
+        """Run `work` unless an earlier attempt of this run finished it."""
+        if self.phase_done(name):
+            return
+        work()
+        self.finish_phase(name)
+
+    # --- resumable listings -------------------------------------------------
+
+    def listing_left(self, endpoint: str) -> tuple[CursorGuard, Any] | None:
+        """Where the item listing goes on: (guard, cursor), or None if done.
+
+        The cursor is the one to ask next (None: the first page). Once the
+        last page is stored the checkpoint has pages but no cursor.
+        """
+        checkpoint = self.progress.checkpoint
+        if checkpoint.get("listed"):
+            return None
+        if checkpoint.get("pages") and checkpoint.get("cursor") is None:
+            self.progress.save_checkpoint(listed=True)
+            return None
+        guard = CursorGuard(endpoint, pages=checkpoint.get("pages", 0))
+        return guard, checkpoint.get("cursor")
+
+    def listing_moved(self, cursor: Any, guard: CursorGuard, **state: Any) -> None:
+        """A page is stored: continue from `cursor` (None: it was the last)."""
+        self.progress.save_checkpoint(
+            cursor=cursor, pages=guard.pages, cut=guard.cut, **state
+        )
+
+    def listing_done(self) -> None:
+        self.progress.save_checkpoint(listed=True)
 
     # --- shared helpers ---------------------------------------------------
 
@@ -132,19 +213,72 @@ class BaseCollector:
             )
             self.progress.count(unavailable=len(ids))
 
-    def mark_vanished(self, seen: set[str]) -> None:
-        """After a full listing: items the platform no longer lists."""
-        known = set(
-            ContentItem.objects.filter(
-                account=self.account, availability=ContentItem.Availability.AVAILABLE
-            ).values_list("platform_item_id", flat=True)
-        )
-        self.mark_missing(known - seen, ContentItem.Availability.UNAVAILABLE)
+    def mark_vanished(self, *, cut: str | None = None, keep_kinds=()) -> None:
+        """After a full listing: items the platform no longer lists.
 
-    def item_failed(self, what: str, error: PlatformError) -> None:
-        """One item's failure: recorded (the client wrote the error-log row)."""
+        An item listed by any attempt of this run was seen at or after
+        `listing_since`. A listing cut short by a guard (`cut` says why)
+        proves nothing about the items it did not reach: then nothing is
+        marked, and an error-log row says so.
+        """
+        if cut:
+            self.outcome.failures.append(f"listing cut short: {cut}")
+            self.progress.count(errors=1)
+            error_note(
+                account=self.account,
+                error_class=ErrorLog.ErrorClass.DATA,
+                message=(
+                    f"The {self.platform} listing stopped early ({cut}); items "
+                    "it did not reach were not marked unavailable."
+                ),
+                context={"run": self.progress.run.pk},
+            )
+            return
+        gone = (
+            ContentItem.objects.filter(
+                account=self.account,
+                availability=ContentItem.Availability.AVAILABLE,
+                last_seen_at__lt=self.listing_since,
+            )
+            .exclude(kind__in=list(keep_kinds))
+            .values_list("platform_item_id", flat=True)
+        )
+        self.mark_missing(gone.iterator(), ContentItem.Availability.UNAVAILABLE)
+
+    def listed_views(self) -> tuple[int, int]:
+        """(sum of views, posts with a views value) this run stored.
+
+        Each post counts once, with its latest reading of this run (any
+        attempt), so a resumed run neither loses nor doubles a page.
+        """
+        readings = (
+            MetricSnapshot.objects.filter(
+                account=self.account,
+                item__isnull=False,
+                metric="view_count",
+                fetched_at__gte=self.listing_since,
+            )
+            .order_by("item_id", "-fetched_at")
+            .values_list("item_id", "value_int")
+        )
+        total = posts = 0
+        last = None
+        for item_id, views in readings.iterator(chunk_size=2000):
+            if item_id == last:
+                continue
+            last = item_id
+            if views is not None:
+                total += views
+                posts += 1
+        return total, posts
+
+    def item_failed(
+        self, what: str, error: PlatformError, *, item: ContentItem | None = None
+    ) -> None:
+        """One item's failure: an error-log row (unless the client wrote it)."""
         if isinstance(error, RUN_ENDING):
             raise error
+        error_record(error, account=self.account, item=item, what=what)
         self.outcome.failures.append(f"{what}: {error}")
         self.progress.count(errors=1)
 
@@ -161,27 +295,37 @@ class BaseCollector:
 
 class CursorGuard:
     """Stops paging on a repeated cursor, an empty page with more promised,
-    or more pages than any real account has."""
+    or more pages than any real account has; `cut` then says which.
 
-    def __init__(self, endpoint: str) -> None:
+    `pages` and the cursors seen can start from a checkpoint, so a resumed
+    listing keeps counting.
+    """
+
+    def __init__(
+        self, endpoint: str, *, pages: int = 0, seen: Iterable[Any] = ()
+    ) -> None:
         self.endpoint = endpoint
-        self.seen: set[Any] = set()
-        self.pages = 0
+        self.seen: set[Any] = set(seen)
+        self.pages = pages
+        #: Why the listing stopped before the platform said it was done.
+        self.cut: str | None = None
 
     def next(self, cursor: Any, *, page_size: int, has_more: bool) -> bool:
         self.pages += 1
-        if not has_more or cursor in (None, ""):
+        if not has_more:
             return False
+        if cursor in (None, ""):
+            return self._stop(f"{self.endpoint} promised more without a cursor")
         if cursor in self.seen:
-            logger.warning("%s repeated cursor %r; stopping", self.endpoint, cursor)
-            return False
+            return self._stop(f"{self.endpoint} repeated cursor {cursor!r}")
         if page_size == 0 and self.pages > 1:
-            logger.warning(
-                "%s returned an empty page with more promised", self.endpoint
-            )
-            return False
+            return self._stop(f"{self.endpoint} returned an empty page")
         if self.pages >= MAX_PAGES:
-            logger.warning("%s paged %s times; stopping", self.endpoint, self.pages)
-            return False
+            return self._stop(f"{self.endpoint} paged {self.pages} times")
         self.seen.add(cursor)
         return True
+
+    def _stop(self, reason: str) -> bool:
+        logger.warning("%s; stopping", reason)
+        self.cut = reason
+        return False

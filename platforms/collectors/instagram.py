@@ -11,13 +11,13 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, Sum
-
 from platforms.clients.instagram import MEDIA_FIELDS
-from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
+from platforms.clients.instagram_insights import NOT_BUSINESS
+from platforms.collectors.base import RUN_ENDING, BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
 from platforms.models import ContentItem, MetricSnapshot
+from platforms.services.errors import error_notes_once
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 PAGE_SIZE = 50
@@ -65,28 +65,16 @@ class InstagramCollector(BaseCollector):
     platform = "instagram"
 
     def collect(self, *, backfill: bool) -> Outcome:
-        self.collect_profile()
-        seen: set[str] = set()
-        self.total_views, self.posts_without_views = 0, 0
-        for media in self.media_pages():
-            seen.update(self.collect_media_page(media))
-        # Posts without insights (older than the business conversion) add
-        # nothing: the sum is then a lower bound, and says so.
-        self.store_snapshots(
-            [
-                MetricValue(
-                    "view_count",
-                    self.total_views,
-                    "derived: sum of media views insights",
-                    estimated=self.posts_without_views > 0,
-                )
-            ]
-        )
-        self.mark_vanished(seen | self.collect_stories())
         today = self.fetched_at.date()
         days = BACKFILL_DAYS if backfill else RECENT_DAYS
-        self.collect_days(today - dt.timedelta(days=days), today)
-        self.collect_audience(today)
+        self.run_phase("profile", self.collect_profile)
+        self.run_phase("media", self.collect_media)
+        self.run_phase("stories", self.collect_stories)
+        self.run_phase("vanished", self._mark_vanished)
+        self.run_phase(
+            "days", lambda: self.collect_days(today - dt.timedelta(days=days), today)
+        )
+        self.run_phase("audience", lambda: self.collect_audience(today))
         return self.outcome
 
     def collect_profile(self) -> None:
@@ -107,9 +95,78 @@ class InstagramCollector(BaseCollector):
         if isinstance(metrics.get("media_count"), int):
             self.progress.set_total(metrics["media_count"])
 
-    def media_pages(self) -> Iterator[list[dict[str, Any]]]:
-        guard = CursorGuard(SOURCE_MEDIA)
-        after: str | None = None
+    def collect_media(self) -> None:
+        """Every post with its insights, page by page, resumable.
+
+        The checkpoint holds the cursor of the next page and the posts of
+        the current page whose insights are still to ask (`pending`): a
+        throttled attempt stores what the client finished and the next one
+        asks for the rest first, without listing that page again.
+        """
+        checkpoint = self.progress.checkpoint
+        if checkpoint.get("pending"):
+            self._collect_insights(checkpoint["pending"])
+        left = self.listing_left(SOURCE_MEDIA)
+        if left is not None:
+            guard, start = left
+            for media, after in self.media_pages(guard, start):
+                due = self.store_media_page(media)
+                # The page is stored: from here on, its insights are what is
+                # left of it, and the listing goes on after it.
+                self.listing_moved(after, guard, pending=due)
+                self._collect_insights(due)
+                self.progress.advance(len(media))
+            self.listing_done()
+        self.store_view_total()
+
+    def store_view_total(self) -> None:
+        """The account's views: the sum of its posts' views insights.
+
+        Summed from what this run stored (every attempt of it), so a resumed
+        run counts each post once. Posts without insights (older than the
+        business conversion) add nothing: the sum is then a lower bound, and
+        says so; if no post gave views at all the total is missing (NULL),
+        never 0.
+        """
+        total, with_views = self.listed_views()
+        posts = (
+            ContentItem.objects.filter(
+                account=self.account, last_seen_at__gte=self.listing_since
+            )
+            .exclude(kind=ContentItem.Kind.STORY)
+            .count()
+        )
+        cut = self.progress.checkpoint.get("cut")
+        reason = ""
+        if not with_views:
+            reason = (
+                "no post returned a views insight"
+                if posts
+                else "the account has no posts"
+            )
+        self.store_snapshots(
+            [
+                MetricValue(
+                    "view_count",
+                    total if with_views else None,
+                    "derived: sum of media views insights",
+                    reason,
+                    estimated=bool(with_views) and (with_views < posts or bool(cut)),
+                )
+            ]
+        )
+
+    def _mark_vanished(self) -> None:
+        # Stories expire after 24 h: an expired story is not vanished content.
+        self.mark_vanished(
+            cut=self.progress.checkpoint.get("cut"),
+            keep_kinds=[ContentItem.Kind.STORY],
+        )
+
+    def media_pages(
+        self, guard: CursorGuard, after: str | None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """Media pages from the `after` cursor (None: the start), with the next one."""
         listed: set[str] = set()
         while True:
             params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": PAGE_SIZE}
@@ -129,16 +186,18 @@ class InstagramCollector(BaseCollector):
                 if m["id"] not in listed
             ]
             listed.update(m["id"] for m in media)
-            if media:
-                yield media
             paging = body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if not guard.next(
-                after, page_size=len(media), has_more=bool(paging.get("next"))
-            ):
+            next_after = (paging.get("cursors") or {}).get("after")
+            more = guard.next(
+                next_after, page_size=len(media), has_more=bool(paging.get("next"))
+            )
+            if media:
+                yield media, next_after if more else None
+            if not more:
                 return
 
-    def collect_media_page(self, media: list[dict[str, Any]]) -> set[str]:
+    def store_media_page(self, media: list[dict[str, Any]]) -> dict[str, int]:
+        """Store a page's posts and counters; return those needing insights."""
         pks = self.store_items(
             ItemData(
                 platform_item_id=m["id"],
@@ -166,53 +225,74 @@ class InstagramCollector(BaseCollector):
                         item_id=pks[m["id"]],
                     )
                 )
-        wanted = self._insights_due(pks)
-        try:
-            insights = self.client.get_media_insights_batch(wanted) if wanted else {}
-        except PlatformError as error:
-            self.item_failed("media insights batch", error)
-            insights = {}
-        for media_id, result in insights.items():
-            values += self._insight_values(result, pks[media_id], SOURCE_INSIGHTS)
-            views = result.get("metrics", {}).get("views")
-            if views is None:
-                self.posts_without_views += 1
-            else:
-                self.total_views += views
-        self.posts_without_views += len(wanted) - len(insights)
-        self._add_stored_views([pks[m] for m in pks if m not in wanted])
         self.store_snapshots(values)
-        self.progress.advance(len(media))
-        return set(pks)
+        return self._insights_due(pks)
 
-    def _add_stored_views(self, item_ids: list[int]) -> None:
-        """Count the views an earlier attempt of this run stored."""
-        if not item_ids:
-            return
-        stored = MetricSnapshot.objects.filter(
-            item_id__in=item_ids,
-            metric="view_count",
-            fetched_at__gte=self.progress.run.queued_at,
-            value_int__isnull=False,
-        ).aggregate(total=Sum("value_int"), n=Count("item_id", distinct=True))
-        self.total_views += stored["total"] or 0
-        self.posts_without_views += len(item_ids) - stored["n"]
+    def _collect_insights(self, due: dict[str, int]) -> None:
+        """Insights of the `due` posts ({media id: pk}), stored as they come.
 
-    def _insights_due(self, pks: dict[str, int]) -> list[str]:
-        """Media whose insights this run has not fetched yet.
-
-        Graph allows about 200 calls per user per hour and every media's
-        insights is one call, so a large backfill is throttled part-way and
-        re-queued; skipping what an earlier attempt of the same run already
-        stored lets each attempt move the backfill forward.
+        The client sizes each batch to what the limiter grants and, when it
+        must stop (throttled), says which posts it finished (`completed`)
+        and which it did not ask yet (`pending`): the finished ones are
+        stored and the rest stay in the checkpoint for the next attempt.
         """
-        started = self.progress.run.queued_at
+        if not due:
+            return
+        try:
+            insights = self.client.get_media_insights_batch(list(due))
+        except PlatformError as error:
+            done = getattr(error, "completed", None) or {}
+            self._store_insights(done, due)
+            if isinstance(error, RUN_ENDING):
+                left = getattr(error, "pending", None) or [
+                    m for m in due if m not in done
+                ]
+                self.progress.save_checkpoint(
+                    pending={m: due[m] for m in left if m in due}
+                )
+                raise
+            self.item_failed("media insights batch", error)
+        else:
+            self._store_insights(insights, due)
+        self.progress.save_checkpoint(pending={})
+
+    def _store_insights(
+        self, insights: dict[str, dict[str, Any]], pks: dict[str, int]
+    ) -> None:
+        values = []
+        no_insights = {}
+        for media_id, result in insights.items():
+            pk = pks[media_id]
+            values += self._insight_values(result, pk, SOURCE_INSIGHTS)
+            if NOT_BUSINESS in result.get("unavailable", {}).values():
+                no_insights[pk] = (
+                    f"Media {media_id} has no insights (Graph subcode 2108006): "
+                    f"{NOT_BUSINESS}."
+                )
+        self.store_snapshots(values)
+        # Graph refuses these inside a batch reply, which the client turns
+        # into missing values; the error-log row is written here, once.
+        error_notes_once(
+            account=self.account,
+            code="2108006",
+            messages=no_insights,
+            endpoint="graph.batch",
+        )
+
+    def _insights_due(self, pks: dict[str, int]) -> dict[str, int]:
+        """Posts whose insights this run has not stored yet.
+
+        A page listed again (after a worker died) skips the posts an earlier
+        attempt of the same run already has insights for.
+        """
         done = set(
             MetricSnapshot.objects.filter(
-                item_id__in=pks.values(), metric="reach", fetched_at__gte=started
+                item_id__in=pks.values(),
+                metric="reach",
+                fetched_at__gte=self.listing_since,
             ).values_list("item_id", flat=True)
         )
-        return [media_id for media_id, pk in pks.items() if pk not in done]
+        return {media_id: pk for media_id, pk in pks.items() if pk not in done}
 
     def _insight_values(
         self, result: dict[str, Any], pk: int, source: str
@@ -232,41 +312,42 @@ class InstagramCollector(BaseCollector):
                 )
         return values
 
-    def collect_stories(self) -> set[str]:
-        """Live stories (24 h) and their insights; they stay as items afterwards."""
-        try:
-            stories = self.client.list_stories()
-        except PlatformError as error:
-            self.item_failed("stories", error)
-            return set()
-        if not stories:
-            return set()
-        pks = self.store_items(
-            ItemData(
-                platform_item_id=s["id"],
-                kind=ContentItem.Kind.STORY,
-                title=s.get("caption") or "",
-                published_at=parse_graph_time(s.get("timestamp")),
-                url=s.get("permalink") or "",
+    def collect_stories(self) -> None:
+        """Live stories (24 h) and their insights; they stay as items afterwards.
+
+        One insights call per story; the stories still to ask are in the
+        checkpoint, so a throttled attempt does not ask the first ones again.
+        """
+        checkpoint = self.progress.checkpoint
+        if "stories_left" not in checkpoint:
+            try:
+                stories = self.client.list_stories()
+            except PlatformError as error:
+                self.item_failed("stories", error)
+                return
+            pks = self.store_items(
+                ItemData(
+                    platform_item_id=s["id"],
+                    kind=ContentItem.Kind.STORY,
+                    title=s.get("caption") or "",
+                    published_at=parse_graph_time(s.get("timestamp")),
+                    url=s.get("permalink") or "",
+                )
+                for s in stories or []
             )
-            for s in stories
-        )
-        values = []
-        for story_id, pk in pks.items():
+            self.progress.save_checkpoint(stories_left=pks)
+        left = dict(checkpoint["stories_left"])
+        for story_id, pk in list(left.items()):
             try:
                 result = self.client.get_story_insights(story_id)
             except PlatformError as error:
                 self.item_failed(f"story {story_id}", error)
-                continue
-            values += self._insight_values(result, pk, "graph.story.insights")
-        self.store_snapshots(values)
-        # Stories expire: only the ones listed now count as seen, and an
-        # expired story is not "vanished" content, so report them all seen.
-        return set(
-            ContentItem.objects.filter(
-                account=self.account, kind=ContentItem.Kind.STORY
-            ).values_list("platform_item_id", flat=True)
-        )
+            else:
+                self.store_snapshots(
+                    self._insight_values(result, pk, "graph.story.insights")
+                )
+            del left[story_id]
+            self.progress.save_checkpoint(stories_left=left)
 
     def collect_days(self, start: dt.date, end: dt.date) -> None:
         """Account day series, in windows of 30 days (Graph's longest)."""

@@ -51,38 +51,58 @@ class TikTokCollector(BaseCollector):
     platform = "tiktok"
 
     def collect(self, *, backfill: bool) -> Outcome:
-        self.collect_user()
-        total_views = 0
-        views_known = True
-        seen: set[str] = set()
-        for videos in self.video_pages():
-            pks = self.store_items(self._item(video) for video in videos)
-            values = []
-            for video in videos:
-                pk = pks[video["id"]]
-                for name in VIDEO_COUNTS:
-                    values.append(self._count(video, name, pk))
-                views = values[-len(VIDEO_COUNTS)].value
-                if views is None:
-                    views_known = False
-                else:
-                    total_views += views
-            self.store_snapshots(values)
-            seen.update(pks)
-            self.progress.advance(len(videos))
-        self.mark_vanished(seen)
-        self.collect_business_days(backfill=backfill)
+        self.run_phase("user", self.collect_user)
+        self.run_phase("videos", self.collect_videos)
+        self.run_phase(
+            "business", lambda: self.collect_business_days(backfill=backfill)
+        )
+        return self.outcome
+
+    def collect_videos(self) -> None:
+        """Every video with its counts, page by page, resumable by cursor.
+
+        The account's total views is the sum over the videos this run
+        stored; NULL (not 0) if a count was missing or the listing was cut.
+        """
+        checkpoint = self.progress.checkpoint
+        left = self.listing_left(SOURCE_LIST)
+        if left is not None:
+            guard, start = left
+            for videos, cursor in self.video_pages(guard, start):
+                self._store_page(videos)
+                self.listing_moved(cursor, guard)
+            self.listing_done()
+        cut = checkpoint.get("cut")
+        self.mark_vanished(cut=cut)
+        total, with_views = self.listed_views()
+        listed = ContentItem.objects.filter(
+            account=self.account, last_seen_at__gte=self.listing_since
+        ).count()
+        known = with_views == listed and not cut
+        reason = ""
+        if cut:
+            reason = f"the listing stopped early: {cut}"
+        elif not known:
+            reason = "a video's view count was not returned"
         self.store_snapshots(
             [
                 MetricValue(
                     "view_count",
-                    total_views if views_known else None,
+                    total if known else None,
                     "derived: sum of video/list view_count",
-                    "" if views_known else "a video's view count was not returned",
+                    reason,
                 )
             ]
         )
-        return self.outcome
+
+    def _store_page(self, videos: list[dict[str, Any]]) -> None:
+        pks = self.store_items(self._item(video) for video in videos)
+        values = []
+        for video in videos:
+            pk = pks[video["id"]]
+            values += [self._count(video, name, pk) for name in VIDEO_COUNTS]
+        self.store_snapshots(values)
+        self.progress.advance(len(videos))
 
     def collect_business_days(self, *, backfill: bool) -> None:
         """Daily account metrics and audience, for business accounts.
@@ -170,10 +190,14 @@ class TikTokCollector(BaseCollector):
         if isinstance(video_count, int):
             self.progress.set_total(video_count)
 
-    def video_pages(self) -> Iterator[list[dict[str, Any]]]:
-        """Pages of video/list, newest first; de-duplicated by id across pages."""
-        guard = CursorGuard(SOURCE_LIST)
-        cursor: int | None = None
+    def video_pages(
+        self, guard: CursorGuard, cursor: int | None
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        """Pages of video/list, newest first, from `cursor` (None: the start).
+
+        Yields (videos, cursor of the next page); de-duplicated by id across
+        pages. `guard.cut` says why, if paging stopped before the end.
+        """
         listed: set[str] = set()
         while True:
             body: dict[str, Any] = {"max_count": VIDEO_LIST_PAGE}
@@ -193,14 +217,15 @@ class TikTokCollector(BaseCollector):
                 if video["id"] not in listed
             ]
             listed.update(video["id"] for video in videos)
+            raw_cursor = data.get("cursor")
+            more = guard.next(
+                raw_cursor, page_size=len(videos), has_more=bool(data.get("has_more"))
+            )
+            cursor = to_int(raw_cursor, field="cursor") if more else None
             if videos:
-                yield videos
-            next_cursor = data.get("cursor")
-            if not guard.next(
-                next_cursor, page_size=len(videos), has_more=bool(data.get("has_more"))
-            ):
+                yield videos, cursor
+            if not more:
                 return
-            cursor = to_int(next_cursor, field="cursor")
 
     def _item(self, video: dict[str, Any]) -> ItemData:
         created = video.get("create_time")
@@ -209,7 +234,9 @@ class TikTokCollector(BaseCollector):
             platform_item_id=video["id"],
             kind=ContentItem.Kind.VIDEO,
             title=video.get("title") or description,
-            published_at=dt.datetime.fromtimestamp(int(created), dt.UTC)
+            published_at=dt.datetime.fromtimestamp(
+                to_int(created, field="create_time"), dt.UTC
+            )
             if created is not None
             else None,
             url=video.get("share_url") or "",

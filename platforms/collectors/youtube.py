@@ -13,11 +13,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import F
+
 from platforms.clients.youtube_analytics import parse_report
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
 from platforms.models import ContentItem
+from platforms.services.errors import error_notes_once
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 PAGE_SIZE = 50
@@ -68,16 +71,23 @@ class YouTubeCollector(BaseCollector):
     platform = "youtube"
 
     def collect(self, *, backfill: bool) -> Outcome:
-        uploads = self.collect_channel()
-        seen = self.collect_uploads(uploads)
-        self.mark_vanished(seen)
+        checkpoint = self.progress.checkpoint
         today = self.fetched_at.date()
         channel_start = today - dt.timedelta(
             days=(365 if backfill else RECENT_DAYS) - 1
         )
-        self.collect_channel_days(channel_start, today)
-        self.collect_video_days(today, backfill=backfill)
-        self.collect_audience(channel_start, today)
+        self.run_phase(
+            "channel",
+            lambda: self.progress.save_checkpoint(uploads=self.collect_channel()),
+        )
+        self.run_phase("uploads", lambda: self.collect_uploads(checkpoint["uploads"]))
+        self.run_phase(
+            "channel_days", lambda: self.collect_channel_days(channel_start, today)
+        )
+        self.run_phase(
+            "video_days", lambda: self.collect_video_days(today, backfill=backfill)
+        )
+        self.run_phase("audience", lambda: self.collect_audience(channel_start, today))
         return self.outcome
 
     # --- channel ----------------------------------------------------------
@@ -132,9 +142,10 @@ class YouTubeCollector(BaseCollector):
 
     # --- uploads ----------------------------------------------------------
 
-    def upload_pages(self, playlist_id: str) -> Iterator[list[dict[str, Any]]]:
-        guard = CursorGuard("youtube.playlistItems")
-        token = None
+    def upload_pages(
+        self, playlist_id: str, guard: CursorGuard, token: str | None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """playlistItems pages from `token` (None: the start), with the next token."""
         while True:
             query = {
                 "part": "snippet,contentDetails,status",
@@ -150,45 +161,71 @@ class YouTubeCollector(BaseCollector):
                 if isinstance(total, int):
                     self.progress.set_total(total)
             entries = page.get("items") or []
-            yield entries
+            if not isinstance(entries, list):
+                raise self.client.data_error(
+                    "youtube.playlistItems", "items is not a list"
+                )
             token = page.get("nextPageToken")
-            if not guard.next(token, page_size=len(entries), has_more=bool(token)):
+            more = guard.next(token, page_size=len(entries), has_more=bool(token))
+            yield entries, token if more else None
+            if not more:
                 return
 
-    def collect_uploads(self, playlist_id: str) -> set[str]:
-        seen: set[str] = set()
-        for entries in self.upload_pages(playlist_id):
-            placeholders: dict[str, str] = {}
-            wanted = []
-            for entry in entries:
-                video_id = (entry.get("contentDetails") or {}).get("videoId")
-                if not isinstance(video_id, str):
-                    continue
-                wanted.append(video_id)
-                title = (entry.get("snippet") or {}).get("title")
-                if title in ("Private video", "Deleted video"):
-                    placeholders[video_id] = (
-                        ContentItem.Availability.PRIVATE
-                        if title == "Private video"
-                        else ContentItem.Availability.DELETED
-                    )
-            found = self._videos(list(dict.fromkeys(wanted)))
-            seen.update(found)
-            missing = [v for v in wanted if v not in found]
-            for availability in (
-                ContentItem.Availability.PRIVATE,
-                ContentItem.Availability.DELETED,
-            ):
-                self.mark_missing(
-                    [v for v in missing if placeholders.get(v) == availability],
-                    availability,
+    def collect_uploads(self, playlist_id: str) -> None:
+        """Every upload with its counters; resumable by page token."""
+        left = self.listing_left("youtube.playlistItems")
+        if left is not None:
+            guard, start = left
+            for entries, token in self.upload_pages(playlist_id, guard, start):
+                self._store_uploads(entries)
+                self.listing_moved(token, guard)
+            self.listing_done()
+        self.mark_vanished(cut=self.progress.checkpoint.get("cut"))
+
+    def _store_uploads(self, entries: list[dict[str, Any]]) -> None:
+        placeholders: dict[str, str] = {}
+        wanted = []
+        for entry in entries:
+            video_id = (entry.get("contentDetails") or {}).get("videoId")
+            if not isinstance(video_id, str):
+                continue
+            wanted.append(video_id)
+            title = (entry.get("snippet") or {}).get("title")
+            if title in ("Private video", "Deleted video"):
+                placeholders[video_id] = (
+                    ContentItem.Availability.PRIVATE
+                    if title == "Private video"
+                    else ContentItem.Availability.DELETED
                 )
-            self.mark_missing(
-                [v for v in missing if v not in placeholders],
-                ContentItem.Availability.UNAVAILABLE,
-            )
-            self.progress.advance(len(entries))
-        return seen
+        found = self._videos(list(dict.fromkeys(wanted)))
+        missing = [v for v in wanted if v not in found]
+        for availability in (
+            ContentItem.Availability.PRIVATE,
+            ContentItem.Availability.DELETED,
+        ):
+            gone = [v for v in missing if placeholders.get(v) == availability]
+            self._note_gone(gone, availability)
+            self.mark_missing(gone, availability)
+        unlisted = [v for v in missing if v not in placeholders]
+        self._note_gone(unlisted, ContentItem.Availability.UNAVAILABLE)
+        self.mark_missing(unlisted, ContentItem.Availability.UNAVAILABLE)
+        self.progress.advance(len(entries))
+
+    def _note_gone(self, video_ids: list[str], availability: str) -> None:
+        """An error-log row per video we had that became deleted or private."""
+        known = ContentItem.objects.filter(
+            account=self.account, platform_item_id__in=video_ids
+        ).exclude(availability=availability)
+        error_notes_once(
+            account=self.account,
+            code=f"video_{availability}",
+            endpoint=SOURCE_VIDEOS,
+            messages={
+                pk: f"Video {video_id} is now {availability}: YouTube no longer "
+                "returns it; its history is kept."
+                for pk, video_id in known.values_list("pk", "platform_item_id")
+            },
+        )
 
     def _videos(self, video_ids: list[str]) -> set[str]:
         """videos.list for ≤50 ids: items and counters, matched by id."""
@@ -240,6 +277,17 @@ class YouTubeCollector(BaseCollector):
                 self._count("comment_count", stats, "commentCount", SOURCE_VIDEOS, pk),
             ]
         self.store_snapshots(values)
+        for field, reason in HIDDEN.items():
+            error_notes_once(
+                account=self.account,
+                code=f"{field}_hidden",
+                endpoint=SOURCE_VIDEOS,
+                messages={
+                    pks[video_id]: f"Video {video_id}: {reason}; stored as missing."
+                    for video_id, video in by_id.items()
+                    if (video.get("statistics") or {}).get(field) is None
+                },
+            )
         return set(by_id)
 
     # --- analytics --------------------------------------------------------
@@ -265,33 +313,74 @@ class YouTubeCollector(BaseCollector):
         self.store_daily(self._day_values(rows, CHANNEL_DAILY_METRICS, item_id=None))
 
     def collect_video_days(self, today: dt.date, *, backfill: bool) -> None:
+        """Day rows per video, newest first; resumable after the last one done."""
+        checkpoint = self.progress.checkpoint
         fresh_after = self.fetched_at - FRESH
         items = self.known_items(published_after=None if backfill else fresh_after)
-        for pk, video_id, published_at in items.iterator(chunk_size=500):
-            first = published_at.date() if published_at else today
-            start = (
-                max(first, today - dt.timedelta(days=MAX_HISTORY_DAYS - 1))
-                if backfill
-                else max(first, today - dt.timedelta(days=RECENT_DAYS - 1))
+        after = checkpoint.get("video_days_after")
+        if after is not None:
+            items = items.filter(pk__in=self._video_days_left(items, after))
+        newest_first = (F("published_at").desc(nulls_last=True), F("pk").desc())
+        for pk, video_id, published_at in items.order_by(*newest_first).iterator(
+            chunk_size=500
+        ):
+            self._video_days(pk, video_id, published_at, today, backfill=backfill)
+            self.progress.save_checkpoint(
+                video_days_after=[
+                    published_at.isoformat() if published_at else None,
+                    pk,
+                ]
             )
-            try:
-                rows = self._report(
-                    {
-                        "startDate": start.isoformat(),
-                        "endDate": today.isoformat(),
-                        "dimensions": "day",
-                        "metrics": ",".join(DAILY_METRICS),
-                        "filters": f"video=={video_id}",
-                        "sort": "day",
-                    }
-                )
-            except PlatformError as error:
-                self.item_failed(f"video {video_id} day report", error)
-                continue
-            # No rows (a brand-new video) stores nothing: missing, never 0.
-            self.store_daily(self._day_values(rows, DAILY_METRICS, item_id=pk))
-            if published_at and published_at >= fresh_after:
-                self._retention(pk, video_id, start, today)
+
+    @staticmethod
+    def _video_days_left(items, after: list[Any]):
+        """Items after (published_at, pk) in newest-first order."""
+        from django.db.models import Q
+
+        published, pk = after
+        if published is None:
+            return items.filter(published_at__isnull=True, pk__lt=pk).values("pk")
+        moment = dt.datetime.fromisoformat(published)
+        return items.filter(
+            Q(published_at__lt=moment)
+            | Q(published_at=moment, pk__lt=pk)
+            | Q(published_at__isnull=True)
+        ).values("pk")
+
+    def _video_days(
+        self,
+        pk: int,
+        video_id: str,
+        published_at: dt.datetime | None,
+        today: dt.date,
+        *,
+        backfill: bool,
+    ) -> None:
+        fresh_after = self.fetched_at - FRESH
+        first = published_at.date() if published_at else today
+        start = (
+            max(first, today - dt.timedelta(days=MAX_HISTORY_DAYS - 1))
+            if backfill
+            else max(first, today - dt.timedelta(days=RECENT_DAYS - 1))
+        )
+        try:
+            rows = self._report(
+                {
+                    "startDate": start.isoformat(),
+                    "endDate": today.isoformat(),
+                    "dimensions": "day",
+                    "metrics": ",".join(DAILY_METRICS),
+                    "filters": f"video=={video_id}",
+                    "sort": "day",
+                }
+            )
+        except PlatformError as error:
+            self.item_failed(f"video {video_id} day report", error)
+            return
+        # No rows (a brand-new video) stores nothing: missing, never 0.
+        self.store_daily(self._day_values(rows, DAILY_METRICS, item_id=pk))
+        if published_at and published_at >= fresh_after:
+            self._retention(pk, video_id, start, today)
 
     def _day_values(
         self,

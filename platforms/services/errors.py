@@ -90,3 +90,41 @@ def error_note(
         account=account,
         context=redact_data(context or {}),
     )
+
+
+def error_notes_once(
+    *,
+    account: ConnectedAccount,
+    code: str,
+    messages: dict[int, str],
+    error_class: str = ErrorLog.ErrorClass.DATA,
+    endpoint: str = "",
+) -> int:
+    """One row per item for a lasting condition (likes hidden, no insights).
+
+    `messages` maps ContentItem pks to what to say. An item that already
+    has an unresolved row with this `code` gets no second one, so the next
+    run of a thousand old posts does not write a thousand rows again.
+    """
+    if not messages:
+        return 0
+    noted = set(
+        ErrorLog.objects.filter(
+            account=account, code=code, resolved=False, item_id__in=list(messages)
+        ).values_list("item_id", flat=True)
+    )
+    rows = [
+        ErrorLog(
+            platform=account.platform,
+            error_class=error_class,
+            endpoint=endpoint[:128],
+            code=code[:64],
+            message=redact(message),
+            account=account,
+            item_id=pk,
+        )
+        for pk, message in messages.items()
+        if pk not in noted
+    ]
+    ErrorLog.objects.bulk_create(rows, batch_size=500)
+    return len(rows)

@@ -33,32 +33,5 @@ def test_media_from_before_the_business_conversion_is_missing_with_a_reason(
     assert any("business account" in reason for reason in reasons)
 
 
-def test_a_throttled_backfill_moves_forward_on_each_attempt(
-    connect, collect, sb, limiter
-):
-    """Each attempt stores what it got; the next one does not ask again."""
-    from platforms.models import ApiCallLog
-
-    account = connect("instagram")
-    collect(account)
-    first = ApiCallLog.objects.filter(endpoint="graph.batch").count()
-    assert first > 0
-    # Same run again (as after a re-queue): every media already has insights.
-    from django.utils import timezone
-
-    from platforms.collectors import get_collector
-    from platforms.models import CollectionRun
-    from platforms.services.collection import Progress
-
-    # Re-claimed after the re-queue: running again.
-    CollectionRun.objects.filter(account=account).update(status="running")
-    run = CollectionRun.objects.get(account=account)
-    collector = get_collector(
-        account=account,
-        progress=Progress(run=run),
-        fetched_at=timezone.now(),
-        transport=sb.transport(),
-        limiter=limiter,
-    )
-    collector.collect(backfill=True)
-    assert ApiCallLog.objects.filter(endpoint="graph.batch").count() == first
+# A throttled backfill that moves forward on each attempt (the limiter
+# refuses part-way through the insights batches): test_resume.py.
