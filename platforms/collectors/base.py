@@ -162,8 +162,9 @@ class BaseCollector:
             cursor=cursor, pages=guard.pages, cut=guard.cut, **state
         )
 
-    def listing_done(self) -> None:
-        self.progress.save_checkpoint(listed=True)
+    def listing_done(self, guard: CursorGuard) -> None:
+        """The listing ended (on its last page, or cut short by the guard)."""
+        self.progress.save_checkpoint(listed=True, pages=guard.pages, cut=guard.cut)
 
     # --- shared helpers ---------------------------------------------------
 

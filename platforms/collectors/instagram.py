@@ -116,7 +116,7 @@ class InstagramCollector(BaseCollector):
                 self.listing_moved(after, guard, pending=due)
                 self._collect_insights(due)
                 self.progress.advance(len(media))
-            self.listing_done()
+            self.listing_done(guard)
         self.store_view_total()
 
     def store_view_total(self) -> None:
@@ -195,6 +195,7 @@ class InstagramCollector(BaseCollector):
                 yield media, next_after if more else None
             if not more:
                 return
+            after = next_after
 
     def store_media_page(self, media: list[dict[str, Any]]) -> dict[str, int]:
         """Store a page's posts and counters; return those needing insights."""

@@ -71,7 +71,7 @@ class TikTokCollector(BaseCollector):
             for videos, cursor in self.video_pages(guard, start):
                 self._store_page(videos)
                 self.listing_moved(cursor, guard)
-            self.listing_done()
+            self.listing_done(guard)
         cut = checkpoint.get("cut")
         self.mark_vanished(cut=cut)
         total, with_views = self.listed_views()

@@ -179,7 +179,7 @@ class YouTubeCollector(BaseCollector):
             for entries, token in self.upload_pages(playlist_id, guard, start):
                 self._store_uploads(entries)
                 self.listing_moved(token, guard)
-            self.listing_done()
+            self.listing_done(guard)
         self.mark_vanished(cut=self.progress.checkpoint.get("cut"))
 
     def _store_uploads(self, entries: list[dict[str, Any]]) -> None:
