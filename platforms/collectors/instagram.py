@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from platforms.clients.instagram import MEDIA_FIELDS
-from platforms.clients.instagram_insights import NOT_BUSINESS
+from platforms.clients.instagram_insights import MEDIA_METRICS, NOT_BUSINESS
 from platforms.collectors.base import RUN_ENDING, BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
@@ -63,6 +63,9 @@ def kind_of(media: dict[str, Any]) -> str:
 
 class InstagramCollector(BaseCollector):
     platform = "instagram"
+    #: The insights asked for each post (Graph names); one Meta retires is
+    #: dropped by the client, recorded, and the rest are asked again.
+    media_insights: tuple[str, ...] = MEDIA_METRICS
 
     def collect(self, *, backfill: bool) -> Outcome:
         today = self.fetched_at.date()
@@ -240,7 +243,9 @@ class InstagramCollector(BaseCollector):
         if not due:
             return
         try:
-            insights = self.client.get_media_insights_batch(list(due))
+            insights = self.client.get_media_insights_batch(
+                list(due), metrics=self.media_insights
+            )
         except PlatformError as error:
             done = getattr(error, "completed", None) or {}
             self._store_insights(done, due)
