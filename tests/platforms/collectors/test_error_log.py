@@ -3,7 +3,6 @@ error-log rows, and a row the client already wrote is not written twice."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import httpx
@@ -11,6 +10,7 @@ import httpx
 from platforms.collectors.instagram import InstagramCollector
 from platforms.models import CollectionRun, ContentItem, ErrorLog, MetricSnapshot
 from platforms.services import collection
+from tests.platforms.collectors.conftest import hide_in_sandbox
 
 
 def execute(account, sb, limiter, kind="backfill", transport=None):
@@ -61,20 +61,6 @@ def test_instagram_media_from_before_business_gets_one_row_per_post(
     assert rows.count() == before
 
 
-def _delete_in_sandbox(sb, platform_id: str) -> None:
-    """The creator deletes a video: the sandbox world now says so."""
-    world = sb.world
-    original = world.item
-
-    def item(account, index):
-        found = original(account, index)
-        if found.external_id == platform_id:
-            return dataclasses.replace(found, deleted=True)
-        return found
-
-    world.item = item
-
-
 def test_youtube_deleted_video_is_marked_with_history_kept_and_a_row(
     connect, sb, limiter, time_machine
 ):
@@ -84,7 +70,7 @@ def test_youtube_deleted_video_is_marked_with_history_kept_and_a_row(
     history = MetricSnapshot.objects.filter(item=video).count()
     assert history > 0
 
-    _delete_in_sandbox(sb, video.platform_item_id)
+    hide_in_sandbox(sb, video.platform_item_id, deleted=True)
     time_machine.shift(3600)
     sb.clock.advance(3600)
     execute(account, sb, limiter, kind="scheduled")

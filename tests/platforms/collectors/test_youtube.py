@@ -1,6 +1,7 @@
 """YouTube collection against the sandbox: items, counters, day rows."""
 
 from platforms.models import ContentItem, DailyMetric, Distribution, MetricSnapshot
+from tests.platforms.collectors.conftest import hide_in_sandbox
 
 
 def test_a_backfill_stores_uploads_counters_and_day_rows(connect, collect, sb):
@@ -72,27 +73,37 @@ def test_hidden_likes_are_missing_not_zero(connect, collect):
 
 
 def test_deleted_and_private_videos_are_never_content_and_keep_history(
-    connect, collect
+    connect, collect, sb, time_machine
 ):
     """Placeholders in the uploads playlist never become items; a video that
-    was content and then disappears is marked, with its history kept."""
+    was content and then is made private is marked, with its history kept,
+    and is content again once it is public again."""
     account = connect("youtube")
     collect(account)
     missing = ContentItem.objects.filter(account=account).exclude(
         availability="available"
     )
     assert not missing.exists()  # placeholders were not stored as content
+    assert not ContentItem.objects.filter(
+        account=account, title__in=["Private video", "Deleted video"]
+    ).exists()
     video = ContentItem.objects.filter(account=account).first()
-    from platforms.services.storage import items_mark_unavailable
+    history = MetricSnapshot.objects.filter(item=video).count()
 
-    items_mark_unavailable(
-        account=account,
-        platform_item_ids=[video.platform_item_id],
-        availability="deleted",
-        since=video.first_seen_at,
-    )
-    assert MetricSnapshot.objects.filter(item=video).exists()
-    # Listed again: available again, same row, same history.
+    undo = hide_in_sandbox(sb, video.platform_item_id, private=True)
+    time_machine.shift(3600)
+    sb.clock.advance(3600)
+    collect(account, backfill=False)
+    video.refresh_from_db()
+    assert video.availability == "private"
+    assert video.title != "Private video"  # the placeholder did not replace it
+    assert MetricSnapshot.objects.filter(item=video).count() == history
+
+    # Public again: available again, same row, same history.
+    undo()
+    time_machine.shift(3600)
+    sb.clock.advance(3600)
     collect(account, backfill=False)
     video.refresh_from_db()
     assert video.availability == "available"
+    assert MetricSnapshot.objects.filter(item=video).count() > history
