@@ -137,7 +137,71 @@ def shared_client_refresh(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def store_tiktok_account(params: dict[str, Any]) -> dict[str, Any]:
+    """Connect one served-sandbox TikTok account whose access token lapsed."""
+    import datetime as dt
+
+    import httpx
+    from django.contrib.auth import get_user_model
+
+    from platforms.models import ConnectedAccount, Credential
+    from platforms.tokens import save_token_reply
+
+    with httpx.Client(base_url=params["sandbox_url"], timeout=10) as sandbox:
+        reply = sandbox.post(
+            "/_sandbox/tokens", json={"platform": "tiktok", "account": "tiktok-0"}
+        ).raise_for_status()
+    owner = get_user_model().objects.create_user(
+        username=params["username"], password="pw-workers-1"
+    )
+    account = ConnectedAccount.objects.create(
+        owner=owner, platform="tiktok", platform_user_id=reply.json()["open_id"]
+    )
+    save_token_reply(account, reply.json())
+    # As if a day had passed: the stored access token has expired.
+    Credential.objects.filter(account=account).update(
+        access_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    )
+    credential = Credential.objects.get(account=account)
+    return {
+        "account": account.pk,
+        "access": token_fingerprint(credential.access_token),
+        "refresh": token_fingerprint(credential.refresh_token),
+    }
+
+
+def token_fingerprint(token: str) -> str:
+    from platforms.clients.credentials import token_digest
+
+    return token_digest(token)
+
+
+def refresh_stored_account(params: dict[str, Any]) -> dict[str, Any]:
+    """Read the account's profile; its expired token is refreshed on the way."""
+    from django.db import connection
+
+    from platforms import TikTokClient
+    from platforms.models import ConnectedAccount, Credential
+
+    account = ConnectedAccount.objects.get(pk=params["account"])
+    connection.close()  # each worker opens its own connection at the barrier
+    wait_for_peers(params.get("barrier"), params["peers"], params["name"])
+    with TikTokClient(account=account) as client:
+        profile = client.get_user_metrics()
+        used = client._access_token or ""
+    stored = Credential.objects.get(account=account)
+    return {
+        "followers": profile["metrics"].get("follower_count"),
+        "used": token_fingerprint(used),
+        "stored": token_fingerprint(stored.access_token),
+        "stored_refresh": token_fingerprint(stored.refresh_token),
+        "lease_left": bool(stored.refresh_lease),
+    }
+
+
 TASKS = {
+    "store_tiktok_account": store_tiktok_account,
+    "refresh_stored_account": refresh_stored_account,
     "shared_client_refresh": shared_client_refresh,
     "take_slots": take_slots,
     "charge_quota": charge_quota,
