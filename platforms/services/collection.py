@@ -336,12 +336,15 @@ def _execute(
     summary = "; ".join(outcome.failures[:5])
     if run.throttles:
         summary = f"Resumed after {run.throttles} throttled attempt(s). {summary}"
-    finished = _finish(run, progress, status, summary.strip())
-    account_collected(
-        account=account,
-        at=started,
-        next_at=outcome.next_collection_at or planner.next_collection_at(account),
-    )
+    # One transaction: a planner between the two would see the account with
+    # no active run and no next collection time, and queue it again at once.
+    with transaction.atomic():
+        finished = _finish(run, progress, status, summary.strip())
+        account_collected(
+            account=account,
+            at=started,
+            next_at=outcome.next_collection_at or planner.next_collection_at(account),
+        )
     return finished
 
 
