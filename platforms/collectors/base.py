@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 from django.db import transaction
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 
+from platforms import planner
 from platforms.exceptions import (
     PlatformAuthError,
     PlatformError,
@@ -45,6 +47,14 @@ RUN_ENDING = (PlatformAuthError, PlatformQuotaError, PlatformRateLimitError)
 
 #: Guard against a platform that pages forever (repeated or looping cursors).
 MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True)
+class ViewsTotal:
+    total: int
+    with_views: int
+    items: int
+    stale: int
 
 
 @dataclass
@@ -222,6 +232,8 @@ class BaseCollector:
         proves nothing about the items it did not reach: then nothing is
         marked, and an error-log row says so.
         """
+        if not self.progress.checkpoint.get("full", True):
+            return  # only the fresh head was listed: absence proves nothing
         if cut:
             self.outcome.failures.append(f"listing cut short: {cut}")
             self.progress.count(errors=1)
@@ -246,32 +258,86 @@ class BaseCollector:
         )
         self.mark_missing(gone.iterator(), ContentItem.Availability.UNAVAILABLE)
 
-    def listed_views(self) -> tuple[int, int]:
-        """(sum of views, posts with a views value) this run stored.
+    def views_total(self) -> ViewsTotal:
+        """The account's views: the sum of each item's latest views reading.
 
-        Each post counts once, with its latest reading of this run (any
-        attempt), so a resumed run neither loses nor doubles a page.
+        Items re-read in this run count with today's number, the others
+        (old items on a slower cadence) with their last one: `stale` says
+        how many, and the total is then an estimate.
         """
-        readings = (
-            MetricSnapshot.objects.filter(
-                account=self.account,
-                item__isnull=False,
-                metric="view_count",
-                fetched_at__gte=self.listing_since,
+        latest = MetricSnapshot.objects.filter(
+            item=OuterRef("pk"), metric="view_count"
+        ).order_by("-fetched_at")
+        rows = (
+            ContentItem.objects.filter(
+                account=self.account, availability=ContentItem.Availability.AVAILABLE
             )
-            .order_by("item_id", "-fetched_at")
-            .values_list("item_id", "value_int")
+            .exclude(kind=ContentItem.Kind.STORY)
+            .annotate(
+                views=Subquery(latest.values("value_int")[:1]),
+                read_at=Subquery(latest.values("fetched_at")[:1]),
+            )
+            .aggregate(
+                total=Sum("views"),
+                with_views=Count("pk", filter=Q(views__isnull=False)),
+                items=Count("pk"),
+                stale=Count("pk", filter=Q(read_at__lt=self.listing_since)),
+            )
         )
-        total = posts = 0
-        last = None
-        for item_id, views in readings.iterator(chunk_size=2000):
-            if item_id == last:
-                continue
-            last = item_id
-            if views is not None:
-                total += views
-                posts += 1
-        return total, posts
+        return ViewsTotal(
+            total=rows["total"] or 0,
+            with_views=rows["with_views"],
+            items=rows["items"],
+            stale=rows["stale"],
+        )
+
+    # --- per-item cadence (scheduled runs) ----------------------------------
+
+    def full_listing(self, *, backfill: bool) -> bool:
+        """Whether this run walks the whole listing (else only its fresh head).
+
+        Backfills do; a scheduled run does once every
+        `planner.FULL_LISTING_EVERY`, and otherwise lists only items younger
+        than `planner.FRESH` and re-reads older ones as their age band says.
+        """
+        checkpoint = self.progress.checkpoint
+        if "full" not in checkpoint:
+            full = backfill or planner.full_listing_due(self.account, self.fetched_at)
+            self.progress.save_checkpoint(full=full, backfill=backfill)
+        return checkpoint["full"]
+
+    def past_fresh_head(self, published: Iterable[dt.datetime | None]) -> bool:
+        """In a head-only run: this page reached items older than FRESH."""
+        if self.progress.checkpoint.get("full", True):
+            return False
+        horizon = self.fetched_at - planner.FRESH
+        return any(p is not None and p < horizon for p in published)
+
+    def stretch(self) -> float:
+        return planner.stretch_factors(self.fetched_at).get(self.platform, 1.0)
+
+    def reread_old_items(
+        self, reread: Callable[[dict[str, int]], None], *, batch: int
+    ) -> None:
+        """Re-read counters of older items that are due, `batch` at a time.
+
+        An item re-read in this run is no longer due, so a resumed run
+        simply asks for what is still due.
+        """
+        if self.progress.checkpoint.get("backfill"):
+            return
+        factor = self.stretch()
+        while True:
+            due = dict(
+                (platform_id, pk)
+                for pk, platform_id in planner.items_due(
+                    self.account, self.fetched_at, factor=factor
+                )[:batch]
+            )
+            if not due:
+                return
+            reread(due)
+            self.progress.count(reread=len(due))
 
     def item_failed(
         self, what: str, error: PlatformError, *, item: ContentItem | None = None

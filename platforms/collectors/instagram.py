@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from platforms import planner
 from platforms.clients.instagram import MEDIA_FIELDS
 from platforms.clients.instagram_insights import MEDIA_METRICS, NOT_BUSINESS
 from platforms.collectors.base import RUN_ENDING, BaseCollector, CursorGuard, Outcome
@@ -70,8 +71,14 @@ class InstagramCollector(BaseCollector):
     def collect(self, *, backfill: bool) -> Outcome:
         today = self.fetched_at.date()
         days = BACKFILL_DAYS if backfill else RECENT_DAYS
+        self.full_listing(backfill=backfill)
         self.run_phase("profile", self.collect_profile)
         self.run_phase("media", self.collect_media)
+        self.run_phase(
+            "reread",
+            lambda: self.reread_old_items(self._collect_insights, batch=PAGE_SIZE),
+        )
+        self.run_phase("total", self.store_view_total)
         self.run_phase("stories", self.collect_stories)
         self.run_phase("vanished", self._mark_vanished)
         self.run_phase(
@@ -119,42 +126,35 @@ class InstagramCollector(BaseCollector):
                 self.listing_moved(after, guard, pending=due)
                 self._collect_insights(due)
                 self.progress.advance(len(media))
+                if self.past_fresh_head(
+                    parse_graph_time(m.get("timestamp")) for m in media
+                ):
+                    break
             self.listing_done(guard)
-        self.store_view_total()
 
     def store_view_total(self) -> None:
-        """The account's views: the sum of its posts' views insights.
+        """The account's views: the sum of its posts' latest views insights.
 
-        Summed from what this run stored (every attempt of it), so a resumed
-        run counts each post once. Posts without insights (older than the
-        business conversion) add nothing: the sum is then a lower bound, and
-        says so; if no post gave views at all the total is missing (NULL),
-        never 0.
+        Posts without insights (older than the business conversion) add
+        nothing: the sum is then a lower bound, and says so; if no post
+        gave views at all the total is missing (NULL), never 0.
         """
-        total, with_views = self.listed_views()
-        posts = (
-            ContentItem.objects.filter(
-                account=self.account, last_seen_at__gte=self.listing_since
-            )
-            .exclude(kind=ContentItem.Kind.STORY)
-            .count()
-        )
+        views = self.views_total()
         cut = self.progress.checkpoint.get("cut")
         reason = ""
-        if not with_views:
-            reason = (
-                "no post returned a views insight"
-                if posts
-                else "the account has no posts"
-            )
+        if not views.with_views:
+            reason = "no post returned a views insight"
+            if not views.items:
+                reason = "the account has no posts"
+        partial = views.with_views < views.items or views.stale or cut
         self.store_snapshots(
             [
                 MetricValue(
                     "view_count",
-                    total if with_views else None,
+                    views.total if views.with_views else None,
                     "derived: sum of media views insights",
                     reason,
-                    estimated=bool(with_views) and (with_views < posts or bool(cut)),
+                    estimated=bool(views.with_views and partial),
                 )
             ]
         )
@@ -230,7 +230,17 @@ class InstagramCollector(BaseCollector):
                     )
                 )
         self.store_snapshots(values)
-        return self._insights_due(pks)
+        due = self._insights_due(pks)
+        if not self.progress.checkpoint.get("backfill"):
+            # Scheduled: fresh posts now; older ones on their band's cadence.
+            horizon = self.fetched_at - planner.FRESH
+            fresh = {
+                m["id"]
+                for m in media
+                if (parse_graph_time(m.get("timestamp")) or self.fetched_at) >= horizon
+            }
+            due = {m: pk for m, pk in due.items() if m in fresh}
+        return due
 
     def _collect_insights(self, due: dict[str, int]) -> None:
         """Insights of the `due` posts ({media id: pk}), stored as they come.

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from platforms.clients.tiktok import VIDEO_FIELDS, VIDEO_LIST_PAGE
+from platforms.clients.tiktok import VIDEO_FIELDS, VIDEO_LIST_PAGE, VIDEO_QUERY_BATCH
 from platforms.clients.tiktok_business import validate_business_reply
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
@@ -23,6 +23,7 @@ from platforms.models import ConnectedAccount, ContentItem
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 SOURCE_LIST = "tiktok.video.list"
+SOURCE_QUERY = "tiktok.video.query"
 SOURCE_BUSINESS = "tiktok.business.get"
 #: Business API error code for "this is not a business account".
 NOT_BUSINESS = "40001"
@@ -51,34 +52,66 @@ class TikTokCollector(BaseCollector):
     platform = "tiktok"
 
     def collect(self, *, backfill: bool) -> Outcome:
+        self.full_listing(backfill=backfill)
         self.run_phase("user", self.collect_user)
         self.run_phase("videos", self.collect_videos)
+        self.run_phase(
+            "reread",
+            lambda: self.reread_old_items(self.reread_videos, batch=VIDEO_QUERY_BATCH),
+        )
+        self.run_phase("total", self.store_total)
         self.run_phase(
             "business", lambda: self.collect_business_days(backfill=backfill)
         )
         return self.outcome
 
     def collect_videos(self) -> None:
-        """Every video with its counts, page by page, resumable by cursor.
+        """Videos with their counts, newest first, page by page, resumable.
 
-        The account's total views is the sum over the videos this run
-        stored; NULL (not 0) if a count was missing or the listing was cut.
+        Backfills and full runs list every video; other scheduled runs stop
+        once they reach videos older than `planner.FRESH` (older ones are
+        re-read by id on their own cadence).
         """
-        checkpoint = self.progress.checkpoint
         left = self.listing_left(SOURCE_LIST)
         if left is not None:
             guard, start = left
             for videos, cursor in self.video_pages(guard, start):
-                self._store_page(videos)
+                published = self._store_page(videos)
+                if self.past_fresh_head(published):
+                    break
                 self.listing_moved(cursor, guard)
             self.listing_done(guard)
-        cut = checkpoint.get("cut")
-        self.mark_vanished(cut=cut)
-        total, with_views = self.listed_views()
-        listed = ContentItem.objects.filter(
-            account=self.account, last_seen_at__gte=self.listing_since
-        ).count()
-        known = with_views == listed and not cut
+        self.mark_vanished(cut=self.progress.checkpoint.get("cut"))
+
+    def reread_videos(self, due: dict[str, int]) -> None:
+        """Counts of known videos by id (video/query, 20 per request)."""
+        results = self.client.get_video_metrics(list(due))
+        values = []
+        for video_id, result in results.items():
+            if result.get("available") is False:
+                continue  # gone or private: the next full listing says so
+            metrics, missing = result.get("metrics", {}), result.get("unavailable", {})
+            values += [
+                MetricValue(
+                    name,
+                    metrics.get(name),
+                    SOURCE_QUERY,
+                    missing.get(name, "") or f"{name} not returned by TikTok",
+                    item_id=due[video_id],
+                )
+                for name in VIDEO_COUNTS
+            ]
+        self.store_snapshots(values)
+
+    def store_total(self) -> None:
+        """The account's views, summed over its videos' latest counts.
+
+        NULL (not 0) when a count is missing or the listing was cut short;
+        an estimate when some videos were last read before this run.
+        """
+        cut = self.progress.checkpoint.get("cut")
+        views = self.views_total()
+        known = views.with_views == views.items and not cut
         reason = ""
         if cut:
             reason = f"the listing stopped early: {cut}"
@@ -88,21 +121,24 @@ class TikTokCollector(BaseCollector):
             [
                 MetricValue(
                     "view_count",
-                    total if known else None,
+                    views.total if known else None,
                     "derived: sum of video/list view_count",
                     reason,
+                    estimated=known and views.stale > 0,
                 )
             ]
         )
 
-    def _store_page(self, videos: list[dict[str, Any]]) -> None:
-        pks = self.store_items(self._item(video) for video in videos)
+    def _store_page(self, videos: list[dict[str, Any]]) -> list[dt.datetime | None]:
+        items = [self._item(video) for video in videos]
+        pks = self.store_items(items)
         values = []
         for video in videos:
             pk = pks[video["id"]]
             values += [self._count(video, name, pk) for name in VIDEO_COUNTS]
         self.store_snapshots(values)
         self.progress.advance(len(videos))
+        return [item.published_at for item in items]
 
     def collect_business_days(self, *, backfill: bool) -> None:
         """Daily account metrics and audience, for business accounts.

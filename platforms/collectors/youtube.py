@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import F
 
+from platforms import planner
 from platforms.clients.youtube_analytics import parse_report
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
@@ -80,7 +81,11 @@ class YouTubeCollector(BaseCollector):
             "channel",
             lambda: self.progress.save_checkpoint(uploads=self.collect_channel()),
         )
+        self.full_listing(backfill=backfill)
         self.run_phase("uploads", lambda: self.collect_uploads(checkpoint["uploads"]))
+        self.run_phase(
+            "reread", lambda: self.reread_old_items(self._reread, batch=PAGE_SIZE)
+        )
         self.run_phase(
             "channel_days", lambda: self.collect_channel_days(channel_start, today)
         )
@@ -177,18 +182,28 @@ class YouTubeCollector(BaseCollector):
         if left is not None:
             guard, start = left
             for entries, token in self.upload_pages(playlist_id, guard, start):
-                self._store_uploads(entries)
+                published = self._store_uploads(entries)
+                if self.past_fresh_head(published):
+                    break
                 self.listing_moved(token, guard)
             self.listing_done(guard)
         self.mark_vanished(cut=self.progress.checkpoint.get("cut"))
 
-    def _store_uploads(self, entries: list[dict[str, Any]]) -> None:
+    def _reread(self, due: dict[str, int]) -> None:
+        """Counters of known videos by id (videos.list, 50 per unit)."""
+        self._videos(list(due))
+
+    def _store_uploads(self, entries: list[dict[str, Any]]) -> list[dt.datetime | None]:
+        """Store a playlist page's videos; return when each was published."""
         placeholders: dict[str, str] = {}
         wanted = []
+        published = []
         for entry in entries:
-            video_id = (entry.get("contentDetails") or {}).get("videoId")
+            details = entry.get("contentDetails") or {}
+            video_id = details.get("videoId")
             if not isinstance(video_id, str):
                 continue
+            published.append(parse_time(details.get("videoPublishedAt")))
             wanted.append(video_id)
             title = (entry.get("snippet") or {}).get("title")
             if title in ("Private video", "Deleted video"):
@@ -210,6 +225,7 @@ class YouTubeCollector(BaseCollector):
         self._note_gone(unlisted, ContentItem.Availability.UNAVAILABLE)
         self.mark_missing(unlisted, ContentItem.Availability.UNAVAILABLE)
         self.progress.advance(len(entries))
+        return published
 
     def _note_gone(self, video_ids: list[str], availability: str) -> None:
         """An error-log row per video we had that became deleted or private."""
@@ -315,8 +331,9 @@ class YouTubeCollector(BaseCollector):
     def collect_video_days(self, today: dt.date, *, backfill: bool) -> None:
         """Day rows per video, newest first; resumable after the last one done."""
         checkpoint = self.progress.checkpoint
-        fresh_after = self.fetched_at - FRESH
-        items = self.known_items(published_after=None if backfill else fresh_after)
+        # Backfills read every video's history; scheduled runs the young ones.
+        young_after = self.fetched_at - planner.YOUNG
+        items = self.known_items(published_after=None if backfill else young_after)
         after = checkpoint.get("video_days_after")
         if after is not None:
             items = items.filter(pk__in=self._video_days_left(items, after))
@@ -356,7 +373,7 @@ class YouTubeCollector(BaseCollector):
         *,
         backfill: bool,
     ) -> None:
-        fresh_after = self.fetched_at - FRESH
+        fresh_after = self.fetched_at - (FRESH if backfill else planner.YOUNG)
         first = published_at.date() if published_at else today
         start = (
             max(first, today - dt.timedelta(days=MAX_HISTORY_DAYS - 1))

@@ -160,22 +160,6 @@ def test_fresh_content_is_collected_more_often_than_old():
     ) < planner.interval_for(now - dt.timedelta(days=90), now)
 
 
-def test_the_planner_stretches_intervals_to_fit_the_quota(creator, settings):
-    settings.YOUTUBE_DAILY_QUOTA = 100
-    for index in range(5):
-        account = ConnectedAccount.objects.create(
-            owner=creator, platform="youtube", platform_user_id=f"UC{index}"
-        )
-        account.items.create(
-            platform_item_id="new", kind="video", published_at=timezone.now()
-        )
-    factors = planner.stretch_factors()
-    # Fresh items: hourly. 5 accounts × 24 runs × 3 units = 360 units/day,
-    # against 70 usable.
-    assert factors["youtube"] == pytest.approx(360 / 70)
-    assert factors["tiktok"] == 1.0
-
-
 def test_youtube_requests_share_the_projects_short_term_window(
     connect, settings, sb, limiter
 ):
