@@ -114,3 +114,184 @@ def test_it_prunes_with_the_days_option():
 def test_it_refuses_a_retention_below_one_day():
     with pytest.raises(CommandError):
         call_command("prune_api_calls", "--days", "0")
+
+
+# --- setup_schedules ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_setup_schedules_is_idempotent_with_stable_names(settings):
+    from django_q.models import Schedule
+
+    settings.COLLECTION_REAP_EVERY_MINUTES = 2
+    first = StringIO()
+    call_command("setup_schedules", stdout=first)
+    rows = {s.name: (s.pk, s.func, s.minutes) for s in Schedule.objects.all()}
+    assert set(rows) == {
+        "socialmetrics: plan collections",
+        "socialmetrics: reap stale runs",
+        "socialmetrics: prune API call log",
+    }
+    assert rows["socialmetrics: reap stale runs"][2] == 2
+    assert first.getvalue().count("created:") == 3
+
+    again = StringIO()
+    call_command("setup_schedules", stdout=again)
+    assert again.getvalue().count("updated:") == 3
+    assert {s.name: (s.pk, s.func, s.minutes) for s in Schedule.objects.all()} == rows
+    # Missed runs are not caught up when a cluster comes back.
+    assert settings.Q_CLUSTER["catch_up"] is False
+    assert all(s.repeats == -1 for s in Schedule.objects.all())
+
+
+# --- collect ----------------------------------------------------------------------
+
+FROZEN_AT = "2026-06-15T12:00:00+00:00"
+
+
+@pytest.fixture
+def sandbox(time_machine, settings):
+    from platforms.ratelimit import ENDPOINT_CLASSES, forget_known_buckets
+    from platforms.sandbox import Sandbox
+
+    time_machine.move_to(FROZEN_AT, tick=True)
+    # Our own per-endpoint limits out of the way (the limiter has its tests);
+    # the sandbox's limits and faults still apply.
+    settings.PLATFORM_RATE_LIMITS = {
+        platform: {
+            name: "100000/m"
+            for classes in ENDPOINT_CLASSES.values()
+            for name, _per_account in classes
+        }
+        for platform in ("tiktok", "youtube", "instagram")
+    }
+    forget_known_buckets()
+    yield Sandbox(
+        seed=9,
+        config={
+            "clock": {"frozen_at": FROZEN_AT},
+            "world": {
+                "accounts": {"tiktok": 2, "youtube": 1, "instagram": 0},
+                "items_per_account": 30,
+                "history_days": 30,
+            },
+        },
+    )
+    forget_known_buckets()
+
+
+@pytest.fixture
+def connected(creator, sandbox):
+    from platforms.tokens import save_token_reply
+
+    def make(platform: str, index: int = 0) -> ConnectedAccount:
+        world_account = sandbox.world.accounts(platform)[index]
+        reply = sandbox.issue_tokens(platform, world_account.id)
+        account = ConnectedAccount.objects.create(
+            owner=creator,
+            platform=platform,
+            platform_user_id=reply.get("open_id") or world_account.external_id,
+            handle=world_account.handle,
+        )
+        save_token_reply(account, reply)
+        return account
+
+    return make
+
+
+def _collect(sandbox, *args: str) -> str:
+    from platforms.ratelimit import DatabaseLimiter
+
+    out = StringIO()
+    call_command(
+        "collect",
+        *args,
+        stdout=out,
+        stderr=out,
+        collector_kwargs={
+            "transport": sandbox.transport(),
+            "limiter": DatabaseLimiter(),
+            "sleep": lambda seconds: None,
+        },
+    )
+    return out.getvalue()
+
+
+def test_collect_one_account_in_the_foreground(connected, sandbox):
+    from platforms.models import CollectionRun, ContentItem
+
+    account, other = connected("tiktok", 0), connected("tiktok", 1)
+    out = _collect(sandbox, "--account", str(account.pk))
+    run = CollectionRun.objects.get(account=account)
+    assert (run.kind, run.status) == ("manual", "succeeded")
+    assert f"{account}: succeeded" in out and "[" in out  # the bar
+    assert ContentItem.objects.filter(account=account).count() == 30
+    assert not CollectionRun.objects.filter(account=other).exists()
+
+
+def test_collect_a_platform_or_all_with_backfill(connected, sandbox):
+    from platforms.models import CollectionRun
+
+    tiktok, youtube = connected("tiktok"), connected("youtube")
+    gone = connected("tiktok", 1)
+    ConnectedAccount.objects.filter(pk=gone.pk).update(status="reconnect_needed")
+    _collect(sandbox, "--platform", "tiktok", "--backfill")
+    assert list(CollectionRun.objects.values_list("account", "kind")) == [
+        (tiktok.pk, "backfill")
+    ]
+    _collect(sandbox, "--all")
+    kinds = sorted(CollectionRun.objects.values_list("account", "kind"))
+    assert kinds == sorted(
+        [(tiktok.pk, "backfill"), (tiktok.pk, "manual"), (youtube.pk, "manual")]
+    )
+    assert not CollectionRun.objects.filter(account=gone).exists()
+
+
+def test_collect_refuses_an_unknown_account(db):
+    with pytest.raises(CommandError, match="No account with id 999"):
+        call_command("collect", "--account", "999", stdout=StringIO())
+
+
+def test_a_throttled_collect_waits_in_the_foreground_and_says_so(
+    connected, sandbox, time_machine, monkeypatch
+):
+    from platforms.management.commands.collect import Command
+    from platforms.models import CollectionRun
+
+    waited = []
+
+    def wait(seconds: float) -> None:  # the clocks move instead of sleeping
+        waited.append(seconds)
+        time_machine.shift(seconds)
+        sandbox.clock.advance(seconds)
+
+    monkeypatch.setattr(Command, "sleep", staticmethod(wait))
+    account = connected("tiktok")
+    sandbox.faults.add(
+        "burst_429",
+        platform="tiktok",
+        endpoint="tiktok.video.list",
+        # More than the client's inline retries: the run is re-queued once.
+        burst=6,
+        count=1,
+        retry_after=30,
+    )
+    out = _collect(sandbox, "--account", str(account.pk))
+    run = CollectionRun.objects.get(account=account)
+    assert run.status == "succeeded" and run.throttles >= 1
+    assert "throttled; resumes in" in out
+    assert waited and all(seconds >= 25 for seconds in waited)
+
+
+def test_collect_no_wait_leaves_a_throttled_run_queued_and_says_when(
+    connected, sandbox
+):
+    from platforms.models import CollectionRun
+
+    account = connected("tiktok")
+    sandbox.faults.add(
+        "burst_429", platform="tiktok", endpoint="tiktok.video.list", burst=50
+    )
+    out = _collect(sandbox, "--account", str(account.pk), "--no-wait")
+    assert CollectionRun.objects.get(account=account).status == "queued"
+    assert "Left queued: a running qcluster continues it after" in out

@@ -280,3 +280,26 @@ def test_a_late_finish_cannot_overwrite_a_reaped_run(connect):
     with pytest.raises(collection.RunLeaseLost):
         progress.set_total(10)
     assert CollectionRun.objects.get(pk=run.pk).status == "failed"
+
+
+class RecordsClose(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.closed = inner, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.mark.parametrize("fault", [None, "status_500"])
+def test_the_client_is_closed_after_every_run(connect, sb, limiter, fault):
+    account = connect("tiktok")
+    if fault:  # a run that fails closes its client too
+        sb.faults.add(fault, platform="tiktok", endpoint="tiktok.user.info")
+    transport = RecordsClose(sb.transport())
+    run = collection.run_create(account=account, kind="backfill")
+    done = collection.run_execute(run_id=run.pk, transport=transport, limiter=limiter)
+    assert done.status == ("failed" if fault else "succeeded")
+    assert transport.closed == 1
