@@ -360,6 +360,27 @@ class BaseCollector:
         )
 
 
+class RecentIds:
+    """Ids of the last few pages, to drop an item a listing repeats.
+
+    A platform repeats items at page boundaries when new posts shift the
+    pages while we read them. Remembering only the last pages keeps memory
+    flat however long the listing is; a repeat further back would only be
+    stored twice, which the upserts make harmless.
+    """
+
+    def __init__(self, pages: int = 3) -> None:
+        self.pages: list[set[str]] = []
+        self.keep = pages
+
+    def new(self, ids: Iterable[str]) -> list[str]:
+        """The ids not seen on the last pages, in order; remembers them."""
+        seen = set().union(*self.pages)
+        fresh = [i for i in dict.fromkeys(ids) if i not in seen]
+        self.pages = [*self.pages[-(self.keep - 1) :], set(fresh)]
+        return fresh
+
+
 class CursorGuard:
     """Stops paging on a repeated cursor, an empty page with more promised,
     or more pages than any real account has; `cut` then says which.

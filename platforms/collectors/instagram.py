@@ -14,7 +14,13 @@ from typing import Any
 from platforms import planner
 from platforms.clients.instagram import MEDIA_FIELDS
 from platforms.clients.instagram_insights import MEDIA_METRICS, NOT_BUSINESS
-from platforms.collectors.base import RUN_ENDING, BaseCollector, CursorGuard, Outcome
+from platforms.collectors.base import (
+    RUN_ENDING,
+    BaseCollector,
+    CursorGuard,
+    Outcome,
+    RecentIds,
+)
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
 from platforms.models import ContentItem, MetricSnapshot
@@ -170,7 +176,7 @@ class InstagramCollector(BaseCollector):
         self, guard: CursorGuard, after: str | None
     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         """Media pages from the `after` cursor (None: the start), with the next one."""
-        listed: set[str] = set()
+        listed = RecentIds()
         while True:
             params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": PAGE_SIZE}
             if after:
@@ -182,13 +188,11 @@ class InstagramCollector(BaseCollector):
             page = body.get("data")
             if not isinstance(page, list):
                 raise self.client.data_error(SOURCE_MEDIA, "data is not a list")
-            media = [
-                m
-                for m in page
-                if isinstance(m, dict) and isinstance(m.get("id"), str)
-                if m["id"] not in listed
-            ]
-            listed.update(m["id"] for m in media)
+            first: dict[str, dict[str, Any]] = {}
+            for m in page:
+                if isinstance(m, dict) and isinstance(m.get("id"), str):
+                    first.setdefault(m["id"], m)
+            media = [first[media_id] for media_id in listed.new(first)]
             paging = body.get("paging") or {}
             next_after = (paging.get("cursors") or {}).get("after")
             more = guard.next(

@@ -16,7 +16,7 @@ from typing import Any
 
 from platforms.clients.tiktok import VIDEO_FIELDS, VIDEO_LIST_PAGE, VIDEO_QUERY_BATCH
 from platforms.clients.tiktok_business import validate_business_reply
-from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
+from platforms.collectors.base import BaseCollector, CursorGuard, Outcome, RecentIds
 from platforms.exceptions import PlatformError
 from platforms.metrics import to_int
 from platforms.models import ConnectedAccount, ContentItem
@@ -234,7 +234,7 @@ class TikTokCollector(BaseCollector):
         Yields (videos, cursor of the next page); de-duplicated by id across
         pages. `guard.cut` says why, if paging stopped before the end.
         """
-        listed: set[str] = set()
+        listed = RecentIds()
         while True:
             body: dict[str, Any] = {"max_count": VIDEO_LIST_PAGE}
             if cursor is not None:
@@ -247,12 +247,10 @@ class TikTokCollector(BaseCollector):
                 params={"fields": VIDEO_FIELDS},
                 json_body=body,
             )
-            videos = [
-                video
-                for video in self.client._videos_of(data, SOURCE_LIST)
-                if video["id"] not in listed
-            ]
-            listed.update(video["id"] for video in videos)
+            first: dict[str, dict[str, Any]] = {}
+            for video in self.client._videos_of(data, SOURCE_LIST):
+                first.setdefault(video["id"], video)
+            videos = [first[video_id] for video_id in listed.new(first)]
             raw_cursor = data.get("cursor")
             more = guard.next(
                 raw_cursor, page_size=len(videos), has_more=bool(data.get("has_more"))
