@@ -101,9 +101,16 @@ def time_series_figure(
     Points flagged estimated are drawn as their own dotted trace with open
     markers, named "… (estimated)", so they never pass for measured values.
     """
+    timed = granularity in ("hour", "reading")
+    zone = tz or dt.UTC
     by_account: dict[int, dict[dt.date | dt.datetime, Point]] = defaultdict(dict)
     for point in points:
-        by_account[point.account_id][point.bucket] = point
+        bucket = point.bucket
+        if timed and not isinstance(bucket, dt.datetime):
+            # A day value among hourly ones (YouTube next to TikTok): drawn
+            # at the day's local midnight rather than dropped.
+            bucket = dt.datetime.combine(bucket, dt.time(), zone)
+        by_account[point.account_id][bucket] = point
     # Readings have no buckets: each line runs through its own reading times
     # (a shared axis of everyone's times would break every line into dots).
     shared = None if granularity == "reading" else buckets(start, end, granularity, tz)

@@ -84,3 +84,30 @@ def test_every_reading_is_plotted_at_its_own_time():
     assert list(a.y) == [10, 12]
     assert list(b.x) == ["2026-01-02T09:35"]
     assert list(b.y) == [7]
+
+
+def test_day_values_next_to_hourly_ones_are_drawn_at_local_midnight():
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    day = dt.date(2026, 1, 2)
+    points = [
+        Point(1, day, 500),
+        Point(2, dt.datetime(2026, 1, 2, 5, tzinfo=tokyo), 7),
+    ]
+    for granularity in ("hour", "reading"):
+        figure = time_series_figure(
+            points,
+            names={1: "YouTube", 2: "TikTok"},
+            start=day,
+            end=day,
+            granularity=granularity,
+            title="Views",
+            y_title="views",
+            tz=tokyo,
+        )
+        tiktok, youtube = figure.data  # sorted by name
+        assert [
+            (x, y) for x, y in zip(youtube.x, youtube.y, strict=True) if y is not None
+        ] == [("2026-01-02T00:00", 500)]
+        assert [y for y in tiktok.y if y is not None] == [7]
