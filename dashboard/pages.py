@@ -316,9 +316,14 @@ def _engagement(
     *,
     title: str,
     chart_id: str,
+    found: dict[str, tuple[Series, set[int]]] | None = None,
 ) -> tuple[Chart, set[int]]:
-    """(likes + comments + shares) / views of each period, per account."""
-    found = {
+    """(likes + comments + shares) / views of each period, per account.
+
+    `found` holds the per-period series of the four metrics when the caller
+    has them already.
+    """
+    found = found or {
         metric: _per_period(accounts, metric, rng, tz)
         for metric in kpis.ENGAGEMENT_METRICS
     }
@@ -565,13 +570,17 @@ def compare_page(
         accounts=accounts, rng=rng, tz=tz, names=names
     )
     chart_list = []
+    found = {
+        metric: _per_period(accounts, metric, rng, tz)
+        for metric in kpis.ENGAGEMENT_METRICS
+    }
     for metric, label in (
         ("view_count", "views"),
         ("like_count", "likes"),
         ("comment_count", "comments"),
         ("share_count", "shares"),
     ):
-        series, derived = _per_period(accounts, metric, rng, tz)
+        series, derived = found[metric]
         chart_list.append(
             _series_chart(
                 f"compare-{metric}",
@@ -588,6 +597,7 @@ def compare_page(
         tz,
         title="Engagement rate per period",
         chart_id="compare-engagement",
+        found=found,
     )
     chart_list.append(engagement)
     chart_list.append(

@@ -17,7 +17,6 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    DateTimeField,
     F,
     FloatField,
     IntegerField,
@@ -30,16 +29,14 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Cast,
     Coalesce,
-    TruncDate,
-    TruncHour,
-    TruncMonth,
-    TruncWeek,
 )
 from django.http import Http404
 
+from platforms.buckets import date_bucket, local_bucket
 from platforms.models import (
     ConnectedAccount,
     ContentItem,
@@ -164,19 +161,10 @@ def _numeric():
     return Coalesce(Cast("value_int", FloatField()), F("value_float"))
 
 
-def _bucket(field: str, granularity: Granularity, tz: ZoneInfo | None = None):
-    if granularity == "hour" and tz is not None:
-        return TruncHour(field, tzinfo=tz)
-    if granularity == "week":
-        return TruncWeek(field, tzinfo=tz) if tz else TruncWeek(field)
-    if granularity == "month":
-        return TruncMonth(field, tzinfo=tz) if tz else TruncMonth(field)
-    return TruncDate(field, tzinfo=tz) if tz else F(field)
-
-
-def _as_date(value: dt.date | dt.datetime, granularity: str = "day"):
+def _bucket_value(value: dt.date | dt.datetime, granularity: str, tz: ZoneInfo | None):
+    """A bucket from the ORM: a date, or for hours the local hour's start."""
     if granularity == "hour":
-        return value
+        return value.astimezone(tz) if tz and isinstance(value, dt.datetime) else value
     return value.date() if isinstance(value, dt.datetime) else value
 
 
@@ -204,7 +192,7 @@ def daily_series(
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
     return Series(
-        _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric())),
+        _points(rows, date_bucket("day", _per_day(granularity)), Sum(_numeric())),
         _provenance(rows),
     )
 
@@ -225,7 +213,7 @@ def item_daily_totals(
         item__isnull=False,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     return Series(
-        _points(rows, _bucket("day", _per_day(granularity)), Sum(_numeric())),
+        _points(rows, date_bucket("day", _per_day(granularity)), Sum(_numeric())),
         _provenance(rows),
     )
 
@@ -267,12 +255,18 @@ def snapshot_series(
             .order_by("account_id", "fetched_at")
         ]
     else:
-        bucket = _bucket("fetched_at", granularity, tz)
-        points = _points(rows, bucket, Max(_numeric()), granularity)
+        bucket = local_bucket("fetched_at", granularity, tz, first=first, after=after)
+        points = _points(rows, bucket, Max(_numeric()), granularity, tz)
     return Series(points, _provenance(rows))
 
 
-def _points(rows: QuerySet, bucket, aggregate, granularity: str = "day") -> list[Point]:
+def _points(
+    rows: QuerySet,
+    bucket,
+    aggregate,
+    granularity: str = "day",
+    tz: ZoneInfo | None = None,
+) -> list[Point]:
     grouped = (
         rows.annotate(bucket=bucket)
         .values("account_id", "bucket")
@@ -282,7 +276,7 @@ def _points(rows: QuerySet, bucket, aggregate, granularity: str = "day") -> list
     return [
         Point(
             row["account_id"],
-            _as_date(row["bucket"], granularity),
+            _bucket_value(row["bucket"], granularity, tz),
             _tidy(row["value"]),
             bool(row["flag"]),
         )
@@ -334,23 +328,44 @@ def snapshot_deltas(
     else:
         rows = rows.filter(item__isnull=level == "account")
     reading = granularity == "reading"
-    bucket = F("fetched_at") if reading else _bucket("fetched_at", granularity, tz)
-    published = (
-        Value(None, output_field=DateTimeField())
+    bucket = (
+        F("fetched_at")
         if reading
-        else _bucket("item__published_at", granularity, tz)
+        else local_bucket("fetched_at", granularity, tz, first=first, after=after)
     )
     inner = (
-        rows.annotate(bucket=bucket, pub_bucket=published)
-        .values("account_id", "item_id", "bucket", "pub_bucket")
+        rows.annotate(bucket=bucket)
+        .values("account_id", "item_id", "bucket")
         .annotate(value=Max(_numeric()), flag=_flag())
         .order_by()
     )
     sql, params = inner.query.sql_with_params()
     q = connection.ops.quote_name
-    account, item, b, pub, value, flag = (
-        q(n) for n in ("account_id", "item_id", "bucket", "pub_bucket", "value", "flag")
+    account, item, b, value, flag = (
+        q(n) for n in ("account_id", "item_id", "bucket", "value", "flag")
     )
+    first_read, first_params = "", ()
+    if not reading and level == "items":
+        # An item first read in the bucket it was published in counts whole.
+        # Asked per first reading only (the OR's other side holds for the
+        # rest), and by primary key, so no plan can scan items per reading.
+        published = (
+            ContentItem.objects.filter(
+                pk=RawSQL(f"d.{item}", ()),
+                published_at__gte=first,
+                published_at__lt=after,
+            )
+            .annotate(
+                pub_bucket=local_bucket(
+                    "published_at", granularity, tz, first=first, after=after
+                )
+            )
+            .filter(pub_bucket=RawSQL(f"d.{b}", ()))
+            .values("id")
+            .order_by()
+        )
+        items_sql, first_params = published.query.sql_with_params()
+        first_read = f" OR EXISTS ({items_sql})"
     window = f"OVER (PARTITION BY g.{account}, g.{item} ORDER BY g.{b})"
     query = f"""
         SELECT d.{account}, d.{b}, d.prev_bucket,
@@ -358,16 +373,17 @@ def snapshot_deltas(
                         ELSE d.{value} - d.prev_value END),
                MAX(CASE WHEN d.{flag} = 1 OR d.prev_flag = 1 THEN 1 ELSE 0 END)
         FROM (
-            SELECT g.{account}, g.{b}, g.{pub}, g.{value}, g.{flag},
+            SELECT g.{account}, g.{item}, g.{b}, g.{value}, g.{flag},
                    LAG(g.{value}) {window} AS prev_value,
                    LAG(g.{flag}) {window} AS prev_flag,
                    LAG(g.{b}) {window} AS prev_bucket
             FROM ({sql}) g
         ) d
-        WHERE d.prev_value IS NOT NULL{"" if reading else f" OR d.{pub} = d.{b}"}
+        WHERE d.prev_value IS NOT NULL{first_read}
         GROUP BY d.{account}, d.{b}, d.prev_bucket
         ORDER BY d.{account}, d.{b}
     """
+    params = (*params, *first_params)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         grouped = cursor.fetchall()
@@ -439,19 +455,17 @@ def _step_back(bucket, granularity: Granularity):
 def _raw_bucket(value, granularity: Granularity, tz: ZoneInfo):
     """A bucket as a raw cursor returns it (SQLite: text) as a date or datetime.
 
-    Truncated times come back as the local wall clock of `tz` (both backends
-    truncate `AT TIME ZONE`); raw fetched_at values are UTC.
+    Readings and hour starts are instants: SQLite gives UTC text, PostgreSQL
+    aware datetimes; both end up in `tz`.
     """
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     elif not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time.min)
-    if granularity == "reading":
+    if granularity in ("reading", "hour"):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(tz)
-    if granularity == "hour":
-        return value.replace(tzinfo=tz) if value.tzinfo is None else value
     return value.date()
 
 
@@ -465,54 +479,55 @@ def counter_growth(
 ) -> dict[tuple[int, str], float | int]:
     """How much counters grew over [start, end], per (account, metric), in SQL.
 
-    Each counter's newest reading up to `end` (taken after `start`) minus its
-    newest reading up to `start`; with `level="items"`, summed over the
-    account's items, an item published after `start` counting from 0. A
-    counter without a reading on both sides is left out, and an account
-    none of whose counters has both is absent: unknown, never 0.
+    Each counter's newest reading in (start, end] minus its newest reading
+    up to `start`; with `level="items"`, summed over the account's items,
+    an item published after `start` counting from 0. A counter without a
+    reading on both sides is left out, and an account none of whose
+    counters has both is absent: unknown, never 0.
+
+    One row per counter owner (account or item) with two index lookups per
+    metric, rather than a pass over every reading.
     """
-    key = "item_id" if level == "items" else "account_id"
-    present = MetricSnapshot.objects.exclude(
-        value_int__isnull=True, value_float__isnull=True
+    items = level == "items"
+    owners = (
+        ContentItem.objects.filter(account_id__in=account_ids)
+        if items
+        else ConnectedAccount.objects.filter(pk__in=account_ids)
     )
-    base = present.filter(
-        account_id__in=account_ids, metric__in=metrics, item__isnull=level != "items"
-    )
-    same = present.filter(
-        **{key: OuterRef(key)},
-        metric=OuterRef("metric"),
-        item__isnull=level != "items",
-    )
-    newest = same.filter(fetched_at__lte=end).order_by("-fetched_at")
-    before = (
-        same.filter(fetched_at__lte=start)
-        .order_by("-fetched_at")
-        .annotate(v=_numeric())
-        .values("v")[:1]
-    )
-    baseline = Subquery(before, output_field=FloatField())
-    if level == "items":
-        baseline = Coalesce(
-            baseline,
-            Case(
-                When(item__published_at__gt=start, then=Value(0.0)),
-                output_field=FloatField(),
-            ),
+    key = "item_id" if items else "account_id"
+    readings = MetricSnapshot.objects.filter(
+        **{key: OuterRef("pk")}, item__isnull=not items
+    ).exclude(value_int__isnull=True, value_float__isnull=True)
+
+    def newest(**window) -> Subquery:
+        return Subquery(
+            readings.filter(**window)
+            .order_by("-fetched_at")
+            .annotate(v=_numeric())
+            .values("v")[:1],
+            output_field=FloatField(),
         )
-    rows = (
-        base.filter(
-            fetched_at__gt=start,
-            fetched_at=Subquery(newest.values("fetched_at")[:1]),
-        )
-        .annotate(growth=_numeric() - baseline)
-        .values("account_id", "metric")
-        .annotate(total=Sum("growth"))
-        .order_by()
-    )
+
+    growth = {}
+    for n, metric in enumerate(metrics):
+        baseline = newest(metric=metric, fetched_at__lte=start)
+        if items:
+            baseline = Coalesce(
+                baseline,
+                Case(
+                    When(published_at__gt=start, then=Value(0.0)),
+                    output_field=FloatField(),
+                ),
+            )
+        at_end = newest(metric=metric, fetched_at__gt=start, fetched_at__lte=end)
+        growth[f"g{n}"] = Sum(at_end - baseline)
+    account = "account_id" if items else "pk"
+    rows = owners.order_by().values(account).annotate(**growth)
     return {
-        (row["account_id"], row["metric"]): _tidy(row["total"])
+        (row[account], metric): _tidy(row[f"g{n}"])
         for row in rows
-        if row["total"] is not None
+        for n, metric in enumerate(metrics)
+        if row[f"g{n}"] is not None
     }
 
 
@@ -652,18 +667,22 @@ def items_published_per_bucket(
     items = ContentItem.objects.filter(
         account_id=account_id, published_at__range=(start, end)
     )
+    cut = "day" if granularity == "reading" else granularity
     rows = (
         items.annotate(
-            bucket=_bucket("published_at", granularity, tz)
-            if granularity not in ("day", "reading")
-            else TruncDate("published_at", tzinfo=tz)
+            bucket=local_bucket(
+                "published_at",
+                cut,
+                tz,
+                first=start,
+                after=end + dt.timedelta(microseconds=1),
+            )
         )
         .values("bucket")
         .annotate(n=Count("pk"))
         .order_by("bucket")
     )
-    cut = "day" if granularity == "reading" else granularity
-    counts = {_as_date(row["bucket"], cut): row["n"] for row in rows}
+    counts = {_bucket_value(row["bucket"], cut, tz): row["n"] for row in rows}
     # Items keep no endpoint of their own: published_at is what the content
     # listing said when the item was last seen in it.
     seen = items.aggregate(first=Min("last_seen_at"), last=Max("last_seen_at"))

@@ -311,3 +311,47 @@ def test_account_views_per_period_leave_a_gap_where_a_reading_is_missing(
         level="account",
     )
     assert [(p.bucket.day, p.value) for p in readings.points] == [(4, 70), (5, 60)]
+
+
+def test_utc_offsets_of_a_range_switch_at_the_dst_transitions():
+    from platforms.buckets import offsets
+
+    berlin = ZoneInfo("Europe/Berlin")
+    spans = offsets(
+        berlin,
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+    )
+    assert spans == [
+        (dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC), 60),
+        (dt.datetime(2026, 10, 25, 1, tzinfo=dt.UTC), 120),
+        (None, 60),
+    ]
+
+
+def test_buckets_are_cut_in_local_time_across_a_dst_change(youtube_account):
+    berlin = ZoneInfo("Europe/Berlin")
+    # Every UTC hour from local midnight 29 March (a 23-hour day) to 31 March.
+    first = dt.datetime(2026, 3, 29, tzinfo=berlin).astimezone(dt.UTC)
+    for hour in range(47):
+        _read(youtube_account, first + dt.timedelta(hours=hour), {"view_count": hour})
+    kwargs = {
+        "account_ids": [youtube_account.pk],
+        "metric": "view_count",
+        "start": dt.date(2026, 3, 29),
+        "end": dt.date(2026, 3, 30),
+        "tz": berlin,
+    }
+    days = selectors.snapshot_series(**kwargs)
+    # 29 March ends after 23 readings (0..22); 30 March holds the other 24.
+    assert [(p.bucket, p.value) for p in days.points] == [
+        (dt.date(2026, 3, 29), 22),
+        (dt.date(2026, 3, 30), 46),
+    ]
+    hours = selectors.snapshot_series(**kwargs, granularity="hour")
+    assert len(hours.points) == 47
+    assert [p.bucket.hour for p in hours.points[:4]] == [0, 1, 3, 4]
+    assert all(p.bucket.tzinfo == berlin for p in hours.points)
+    growth = selectors.snapshot_deltas(**kwargs, granularity="hour", level="account")
+    assert {p.value for p in growth.points} == {1}
+    assert growth.points[0].bucket.hour == 1  # midnight's reading has none before

@@ -91,20 +91,49 @@ def test_the_time_zone_preference_is_validated(client, creator):
     assert CreatorProfile.objects.get(user=creator).time_zone == "Europe/Berlin"
 
 
-@pytest.mark.parametrize("page", ["account", "overview"])
-def test_query_count_does_not_grow_with_items(client, youtube_account, page):
+CREATOR_PAGES = [
+    ("dashboard:overview", None),
+    ("dashboard:compare", None),
+    ("dashboard:account", "youtube"),
+    ("dashboard:account", "tiktok"),
+    ("dashboard:item", "youtube"),
+    ("dashboard:item", "tiktok"),
+    ("dashboard:connections", None),
+    ("dashboard:connection_runs", None),
+    ("dashboard:preferences", None),
+]
+
+
+@pytest.mark.parametrize(("name", "of"), CREATOR_PAGES)
+@pytest.mark.parametrize("granularity", ["day", "reading"])
+def test_query_count_does_not_grow_with_items(
+    client, youtube_account, tiktok_account, name, of, granularity
+):
+    """No N+1: 2 items or 40 per account, the same number of queries."""
+    from tests.dashboard.conftest import populate_counters
+
     client.force_login(youtube_account.owner)
-    url = (
-        reverse("dashboard:account", args=[youtube_account.pk])
-        if page == "account"
-        else reverse("dashboard:overview")
-    )
+    accounts = {"youtube": youtube_account, "tiktok": tiktok_account}
+
+    def url():
+        if of is None:
+            return reverse(name)
+        account = accounts[of]
+        if name == "dashboard:item":
+            return reverse(name, args=[account.items.order_by("pk").first().pk])
+        return reverse(name, args=[account.pk])
+
+    params = {"range": "2d" if granularity == "reading" else "28d"}
+    params["granularity"] = granularity
     populate(youtube_account, items=2, days=5)
+    populate_counters(tiktok_account, items=2, days=5)
+    client.get(url(), params)  # warm per-process caches (sites, social apps)
     with CaptureQueriesContext(connection) as few:
-        client.get(url)
+        assert client.get(url(), params).status_code == 200
     populate(youtube_account, items=40, days=5)
+    populate_counters(tiktok_account, items=40, days=5)
     with CaptureQueriesContext(connection) as many:
-        client.get(url)
+        assert client.get(url(), params).status_code == 200
     assert len(many) == len(few)
 
 
