@@ -1,16 +1,19 @@
 """What a new user does with `make demo`, in Chromium, end to end.
 
-Starts `manage.py demo` exactly as `make demo` does (fresh DATA_DIR, free
-ports), signs up, connects TikTok, YouTube and Instagram through the sandbox
-consent pages, watches the backfills finish, sees charts from all three,
-advances the sandbox clock, sees scheduled collection add points, and finds
-an injected platform failure in the staff error log. Screenshots go to
-test-artifacts/screenshots/demo-*.png.
+Starts `manage.py demo` exactly as `make demo` does on a fresh clone: no
+settings of its own beyond a fresh DATA_DIR and free ports, so the demo's
+own defaults (sandbox clock, collection intervals, limits) are what is
+tested. Signs up, connects TikTok, YouTube and Instagram through the sandbox
+consent pages, watches the Connections page show the backfills finish by
+itself, sees charts from all three, advances the sandbox clock, sees
+scheduled collection add points, and finds the platform failure it injected
+in the staff error log. Screenshots go to test-artifacts/screenshots/demo-*.png.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import signal
@@ -56,25 +59,20 @@ def _until(predicate, what: str, deadline_seconds: float, proc=None, log=None):
 
 @pytest.fixture
 def demo(tmp_path):
-    """`manage.py demo` on free ports; stopped with Ctrl-C (SIGINT) afterwards."""
+    """`manage.py demo` on free ports; stopped with Ctrl-C (SIGINT) afterwards.
+
+    The environment of a fresh clone: nothing from the test settings or
+    CI's DATABASE_URL/REDIS_URL, so the demo runs on its embedded default.
+    """
     port, sandbox_port = _free_port(), _free_port()
     log = tmp_path / "demo.log"
     env = {
-        **os.environ,
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
         "DATA_DIR": str(tmp_path / "data"),
-        # Collect again quickly once the clock moves (the demo default is 60 s).
-        "COLLECTION_MIN_INTERVAL_SECONDS": "5",
-        "Q_WORKERS": "2",
+        # Not the repository's staticfiles/: that folder is the user's.
+        "STATIC_ROOT": str(tmp_path / "static"),
     }
-    for name in (
-        "DJANGO_SETTINGS_MODULE",
-        "SECRET_KEY",
-        "TOKEN_ENCRYPTION_KEYS",
-        "SANDBOX",
-        "LOG_DIR",
-        "DJANGO_ALLOW_ASYNC_UNSAFE",
-    ):
-        env.pop(name, None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
@@ -130,6 +128,47 @@ def _csv_rows(page, url: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.text())))[1:]
 
 
+# True once the runs table lists three backfills and every one has ended.
+BACKFILLS_ENDED = """() => {
+  const rows = [...document.querySelectorAll("#runs tbody tr")]
+    .filter((row) => row.cells[1].textContent.trim() === "Backfill");
+  return rows.length === 3
+    && rows.every((row) => /Succeeded|Partial/.test(row.cells[2].textContent));
+}"""
+# The fault the test provokes: TikTok's user info endpoint answers 500.
+FAULT = {
+    "platform": "tiktok",
+    "endpoint": "tiktok.user.info",
+    "kind": "status_500",
+    "rate": 1.0,
+}
+
+
+def _log_in_as_staff(browser, site: str, data: Path):
+    password = next(
+        line.split("=", 1)[1]
+        for line in (data / "demo.env").read_text().splitlines()
+        if line.startswith("DEMO_PASSWORD=")
+    )
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    staff.goto(f"{site}/accounts/login/")
+    staff.get_by_label("Email").fill("demo@example.com")
+    staff.get_by_label("Password").fill(password)
+    staff.locator("main form button[type=submit]").click()
+    staff.wait_for_url(f"{site}/")
+    return staff
+
+
+def _filter_errors(staff, site: str) -> None:
+    """The staff error log, filtered as staff would: TikTok, the fault's code."""
+    staff.goto(f"{site}/staff/errors/")
+    staff.get_by_label("Platform").select_option("tiktok")
+    staff.get_by_label("Code / reason").fill("internal_error")
+    staff.get_by_label("Since").select_option("1")
+    staff.get_by_role("button", name="Filter").click()
+    staff.wait_for_url("**/staff/errors/?*")
+
+
 def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     site, sandbox, log = demo["site"], demo["sandbox"], demo["log"]
     context = browser.new_context(
@@ -151,16 +190,18 @@ def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     _connect(page, site, "Connect TikTok", "/tiktok-www/v2/auth/authorize/")
     _connect(page, site, "Connect YouTube", "/google-accounts/o/oauth2/v2/auth")
     _connect(page, site, "Connect Instagram (via Facebook)", "/dialog/oauth")
+    # Back on the Connections page, with the last backfill just queued.
+    assert page.locator("#runs").get_attribute("data-active") == "1"
     _shot(page, "connections-backfilling")
 
-    # The backfills finish: every run on the Connections page says so.
-    def backfills_done() -> bool:
-        page.goto(f"{site}/connections/")
-        rows = page.locator("table tr", has_text="Backfill")
-        finished = rows.filter(has_text="Succeeded").count()
-        return rows.count() == 3 and finished == 3
-
-    _until(backfills_done, "three finished backfills", BACKFILL_DEADLINE, log=log)
+    # The page updates itself (it polls its runs fragment) until every
+    # backfill has ended; a reload would lose this marker.
+    page.evaluate("window.stillTheSamePage = true")
+    started = time.monotonic()
+    page.wait_for_function(BACKFILLS_ENDED, timeout=BACKFILL_DEADLINE * 1000)
+    assert page.evaluate("window.stillTheSamePage === true")
+    assert page.locator("#runs").get_attribute("data-active") == "0"
+    backfilled = time.monotonic() - started
     _shot(page, "connections-done")
 
     # Charts with data from all three platforms.
@@ -179,12 +220,19 @@ def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     _shot(page, "account")
 
-    # Advance the sandbox clock a day: scheduled collection adds points.
+    # Nothing of the fault to come is in the error log yet.
+    staff = _log_in_as_staff(browser, site, demo["data"])
+    _filter_errors(staff, site)
+    assert staff.get_by_text("No errors match.").is_visible()
+
+    # Advance the sandbox clock a day: scheduled collection, on the demo's
+    # own intervals, adds points.
     readings = f"{site}/?range=2d&granularity=reading&csv=views"
     before = _csv_rows(page, readings)
     httpx.post(
         f"{sandbox}/_sandbox/clock", json={"action": "advance", "seconds": 86400}
-    )
+    ).raise_for_status()
+    advanced = time.monotonic()
 
     def more_readings():
         rows = _csv_rows(page, readings)
@@ -193,6 +241,7 @@ def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     after = _until(
         more_readings, "scheduled collection to add points", SCHEDULE_DEADLINE, log=log
     )
+    new_points = time.monotonic() - advanced
     # The new readings come from the sandbox a day later: views grew.
     newest = {row[0]: float(row[2]) for row in after}
     oldest = {row[0]: float(row[2]) for row in reversed(before)}
@@ -201,34 +250,41 @@ def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
     _shot(page, "overview-readings")
 
-    # A failing platform call shows up in the staff error log.
-    httpx.post(
-        f"{sandbox}/_sandbox/faults",
-        json={
-            "platform": "tiktok",
-            "endpoint": "tiktok.user.info",
-            "kind": "status_500",
-            "rate": 1.0,
-        },
-    )
-    demo_password = next(
-        line.split("=", 1)[1]
-        for line in (demo["data"] / "demo.env").read_text().splitlines()
-        if line.startswith("DEMO_PASSWORD=")
-    )
-    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    staff.goto(f"{site}/accounts/login/")
-    staff.get_by_label("Email").fill("demo@example.com")
-    staff.get_by_label("Password").fill(demo_password)
-    staff.locator("main form button[type=submit]").click()
-    staff.wait_for_url(f"{site}/")
+    # TikTok's user info fails from now on; the next scheduled collection
+    # meets it, and staff find exactly that failure in the error log.
+    injected_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    httpx.post(f"{sandbox}/_sandbox/faults", json=FAULT).raise_for_status()
 
-    def error_logged() -> bool:
-        staff.goto(f"{site}/staff/errors/?platform=tiktok&days=1")
-        return "No errors match" not in staff.content()
+    def error_listed() -> bool:
+        _filter_errors(staff, site)
+        return not staff.get_by_text("No errors match.").is_visible()
 
     _until(
-        error_logged, "the failure in the staff error log", SCHEDULE_DEADLINE, log=log
+        error_listed, "the failure in the staff error log", SCHEDULE_DEADLINE, log=log
     )
+    rule = httpx.get(f"{sandbox}/_sandbox/faults").json()["rules"][0]
+    httpx.delete(f"{sandbox}/_sandbox/faults").raise_for_status()
+    assert rule["fired"] >= 1, rule
+    rows = staff.locator("main table tbody tr")
+    assert rows.count() == 1  # one run met the fault: one row, none before
+    row = rows.first
+    assert "TikTok" in row.inner_text() and "internal_error" in row.inner_text()
+    when = dt.datetime.fromisoformat(row.locator("time").get_attribute("datetime"))
+    assert when >= injected_at, (when, injected_at)
     _shot(staff, "staff-errors")
+    row.locator("a").click()
+    staff.wait_for_url("**/staff/errors/*/")
+    detail = {
+        term.inner_text(): term.locator("xpath=following-sibling::dd[1]").inner_text()
+        for term in staff.locator("dl.detail dt").all()
+    }
+    assert detail["Endpoint"] == FAULT["endpoint"]
+    assert detail["HTTP status"] == "500"
+    assert detail["Code / reason / subcode"].startswith("internal_error")
+    assert detail["Request id"] not in {"", "—"}  # TikTok's log_id of that reply
+    _shot(staff, "staff-error-detail")
     context.close()
+    print(
+        f"\ndemo: backfills ended {backfilled:.0f} s after connecting; "
+        f"scheduled points {new_points:.0f} s after the clock moved"
+    )
