@@ -6,9 +6,13 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,7 +22,9 @@ from platforms.management.commands.demo import (
     Child,
     Supervisor,
     load_or_create_demo_secrets,
+    read_env_file,
 )
+from tests.multiprocess.harness import Creator
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: a loaded CI machine migrates slowly; a normal run takes ~12 s.
@@ -77,17 +83,32 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.mark.multiprocess
-def test_it_runs_the_demo_from_nothing_and_stops_every_process_on_ctrl_c(tmp_path):
-    # Nothing from the test settings or CI's DATABASE_URL: a fresh clone.
-    env = {
+def _fresh_clone_env(tmp_path: Path) -> dict[str, str]:
+    """Nothing from the test settings or CI's DATABASE_URL: a fresh clone."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DATA_DIR": str(tmp_path / "data"),
         "STATIC_ROOT": str(tmp_path / "static"),
     }
+
+
+@dataclass
+class RunningDemo:
+    proc: subprocess.Popen
+    base: str
+    sandbox: str
+    output: Path
+
+    @property
+    def password(self) -> str:
+        return re.search(r"with password (\S+)", self.output.read_text()).group(1)
+
+
+@contextmanager
+def _demo(env: dict[str, str], output: Path) -> Iterator[RunningDemo]:
+    """`manage.py demo` until it prints its banner; Ctrl-C (SIGINT) afterwards."""
     port, sandbox_port = _free_port(), _free_port()
-    output = tmp_path / "demo.out"
     with output.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "demo", "--port", str(port)]
@@ -97,25 +118,98 @@ def test_it_runs_the_demo_from_nothing_and_stops_every_process_on_ctrl_c(tmp_pat
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
+    demo = RunningDemo(
+        proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}", output
+    )
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(lambda: _answers(f"{base}/healthz"), "/healthz", proc, output)
+        _wait_for(lambda: _answers(f"{demo.base}/healthz"), "/healthz", proc, output)
         _wait_for(lambda: "Ctrl-C" in output.read_text(), "the banner", proc, output)
-        password = re.search(r"with password (\S+)", output.read_text()).group(1)
-        if (ROOT / "platforms/management/commands/sandbox.py").exists():
-            sandbox = f"http://127.0.0.1:{sandbox_port}/_sandbox/state"
-            assert _answers(sandbox), output.read_text()
-        _log_in(base, "demo@example.com", password)
-
-        processes = _descendants(proc.pid)
-        assert len(processes) >= 3  # web server, qcluster and its workers, sandbox
+        yield demo
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=DEADLINE_SECONDS) == 0, output.read_text()
+        assert "Stopped." in output.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert not [pid for pid in processes if _running(pid)], output.read_text()
-    assert "Stopped." in output.read_text()
+
+
+@pytest.mark.multiprocess
+def test_it_runs_the_demo_from_nothing_and_stops_every_process_on_ctrl_c(tmp_path):
+    with _demo(_fresh_clone_env(tmp_path), tmp_path / "demo.out") as demo:
+        sandbox = f"{demo.sandbox}/_sandbox/state"
+        assert _answers(sandbox), demo.output.read_text()
+        _log_in(demo.base, "demo@example.com", demo.password)
+
+        processes = _descendants(demo.proc.pid)
+        assert len(processes) >= 3  # web server, qcluster and its workers, sandbox
+    assert not [pid for pid in processes if _running(pid)], demo.output.read_text()
+
+
+def _counts(database: Path) -> dict[str, int]:
+    with sqlite3.connect(database) as db:
+        return {
+            table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in (
+                "auth_user",
+                "platforms_connectedaccount",
+                "platforms_credential",
+                "platforms_contentitem",
+                "platforms_metricsnapshot",
+                "platforms_collectionrun",
+            )
+        }
+
+
+@pytest.mark.multiprocess
+def test_a_second_demo_run_keeps_the_data_the_login_and_the_secrets(tmp_path):
+    env = _fresh_clone_env(tmp_path)
+    demo_env = tmp_path / "data" / "demo.env"
+    with _demo(env, tmp_path / "first.out") as first:
+        secrets_written = demo_env.read_text()
+        password = first.password
+        creator = Creator(first.base)
+        creator.sign_up("keeps@example.com", "a-long-kept-passphrase-9")
+        creator.connect("Connect TikTok", account="tiktok-0")
+
+        def backfilled() -> bool:
+            runs = creator.http.get(f"{first.base}/connections/runs/").text
+            return "Succeeded" in runs or "Partial" in runs
+
+        _wait_for(backfilled, "the backfill", first.proc, first.output)
+    kept = _counts(tmp_path / "data" / "socialmetrics.sqlite3")
+    assert kept["platforms_contentitem"] > 0 and kept["platforms_credential"] == 1
+
+    with _demo(env, tmp_path / "second.out") as second:
+        # The same secrets file, untouched, and the same demo login.
+        assert demo_env.read_text() == secrets_written
+        assert second.password == password
+        _log_in(second.base, "demo@example.com", password)
+        # The session signed in the first run is still valid: SECRET_KEY is
+        # the same, and the creator's account and its history are there.
+        page = creator.http.get(f"{second.base}/connections/")
+        assert page.status_code == 200, page.headers.get("location")
+        assert "@sandbox_tiktok_0" in page.text
+        creator.close()
+    after = _counts(tmp_path / "data" / "socialmetrics.sqlite3")
+    # Nothing lost, no second demo login; collection may have added readings.
+    assert after["auth_user"] == kept["auth_user"] == 2
+    assert {k: after[k] >= v for k, v in kept.items()} == dict.fromkeys(kept, True)
+
+    # The tokens stored in the first run decrypt with the keys the file keeps.
+    keys = read_env_file(demo_env)
+    shown = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c"]
+        + [
+            "from platforms.models import Credential;"
+            "print(bool(Credential.objects.get().access_token))"
+        ],
+        cwd=ROOT,
+        env={**env, **{k: keys[k] for k in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS")}},
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS,
+    )
+    assert shown.stdout.strip() == "True", shown.stderr[-2000:]
 
 
 def _log_in(base: str, email: str, password: str) -> None:
