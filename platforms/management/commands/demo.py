@@ -10,11 +10,19 @@ each in its own process group: the platform sandbox (its clock running
 an hour a minute), the web server and a django-q2 cluster. This process is the
 only one that reacts to Ctrl-C: it stops every child, and if one child dies
 it stops the others and exits non-zero.
+
+The sandbox keeps everything in memory, so a re-run carries two things over
+for it: its clock goes on from where the last run stopped it (never back, so
+counters never shrink), and every connected account gets a live sandbox
+token again before the cluster starts (the tokens stored by the last run mean
+nothing to a new sandbox; without this each account would need reconnecting).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import secrets
@@ -38,6 +46,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.2
 LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}
+SANDBOX_CLOCK_FILE = "demo-sandbox-clock.json"
 
 
 #: Hourly platform limits expressed per sandbox hour (one real minute at the
@@ -145,6 +154,67 @@ def demo_sandbox_config(data_dir: Path) -> Path:
     return path
 
 
+def saved_sandbox_clock(data_dir: Path) -> str | None:
+    """Where the sandbox clock should start: where the last run left it.
+
+    Never behind real time, so a demo stopped for a week starts today.
+    """
+    path = data_dir / SANDBOX_CLOCK_FILE
+    try:
+        saved = dt.datetime.fromisoformat(json.loads(path.read_text())["now"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return max(saved, dt.datetime.now(dt.UTC)).isoformat()
+
+
+def save_sandbox_clock(data_dir: Path, sandbox_url: str) -> None:
+    """Remember the running sandbox's clock for the next run (best effort)."""
+    url = f"{sandbox_url}/_sandbox/state"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            now = json.loads(response.read())["clock"]["now"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError):
+        return
+    (data_dir / SANDBOX_CLOCK_FILE).write_text(json.dumps({"now": now}) + "\n")
+
+
+def renew_sandbox_grants(sandbox_url: str) -> int:
+    """Give every connected sandbox account a token the running sandbox knows.
+
+    Real platforms keep a creator's grant; the sandbox forgets it when it
+    stops. So the demo asks the new sandbox for the token reply of each
+    account (its control endpoint, as after a completed consent) and stores
+    it as the connect flow would. Returns how many accounts were renewed.
+    """
+    import httpx
+
+    from platforms.models import ConnectedAccount
+    from platforms.tokens import save_token_reply
+
+    with httpx.Client(base_url=sandbox_url, timeout=10) as sandbox:
+        world = sandbox.get("/_sandbox/state").raise_for_status().json()["accounts"]
+        members = {
+            (platform, f"@{member['handle']}"): member["id"]
+            for platform, listed in world.items()
+            for member in listed
+        }
+        renewed = 0
+        accounts = ConnectedAccount.objects.exclude(
+            status=ConnectedAccount.Status.DISCONNECTED
+        )
+        for account in accounts:
+            member = members.get((account.platform, account.handle))
+            if member is None:
+                continue  # not in this sandbox world (its config was edited)
+            reply = sandbox.post(
+                "/_sandbox/tokens",
+                json={"platform": account.platform, "account": member},
+            ).raise_for_status()
+            save_token_reply(account, reply.json())
+            renewed += 1
+    return renewed
+
+
 # --- Supervising the children ----------------------------------------------
 
 
@@ -164,6 +234,8 @@ class Child:
     name: str
     argv: Sequence[str]
     process: subprocess.Popen | None = field(default=None, repr=False)
+    #: Called once this child is started, before the next one starts.
+    after_start: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def pid(self) -> int | None:
@@ -203,6 +275,8 @@ class Supervisor:
                 process_group=0,
                 preexec_fn=_die_with_parent,
             )
+            if child.after_start is not None:
+                child.after_start()
 
     def first_exited(self) -> Child | None:
         for child in self.children:
@@ -210,8 +284,17 @@ class Supervisor:
                 return child
         return None
 
-    def run(self, *, on_started: Callable[[Supervisor], None] | None = None) -> int:
-        """Supervise until a signal (returns 0) or a child exits (returns 1)."""
+    def run(
+        self,
+        *,
+        on_started: Callable[[Supervisor], None] | None = None,
+        on_stopping: Callable[[], None] | None = None,
+    ) -> int:
+        """Supervise until a signal (returns 0) or a child exits (returns 1).
+
+        `on_stopping` runs while every child still runs, just before they
+        are stopped (the demo saves the sandbox clock there).
+        """
         previous = {
             sig: signal.signal(sig, self._raise_stop)
             for sig in (signal.SIGINT, signal.SIGTERM)
@@ -234,6 +317,9 @@ class Supervisor:
             # A second Ctrl-C while stopping must not leave orphans behind.
             for sig in previous:
                 signal.signal(sig, signal.SIG_IGN)
+            if on_stopping is not None:
+                with contextlib.suppress(Exception):
+                    on_stopping()
             self.stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -287,6 +373,14 @@ class Command(BaseCommand):
             default=60.0,
             help="sandbox clock seconds per real second",
         )
+        # Internal: the step that renews the sandbox grants, run in the
+        # demo's environment once the sandbox answers.
+        parser.add_argument(
+            "--renew-sandbox-grants",
+            action="store_true",
+            dest="renew_only",
+            help=argparse.SUPPRESS,
+        )
 
     def handle(
         self,
@@ -295,8 +389,13 @@ class Command(BaseCommand):
         port: int,
         sandbox_port: int,
         sandbox_speed: float,
+        renew_only: bool = False,
         **options: Any,
     ) -> None:
+        if renew_only:
+            renewed = renew_sandbox_grants(settings.SANDBOX_URL)
+            self.stdout.write(f"{renewed} connected account(s) renewed")
+            return
         data_dir = Path(settings.DATA_DIR)
         demo_secrets = load_or_create_demo_secrets(data_dir / "demo.env")
         browse_host = LOOPBACK_FOR_ANY.get(host, host)
@@ -334,9 +433,25 @@ class Command(BaseCommand):
         sandbox_argv = [*manage, "sandbox", "--host", "127.0.0.1"]
         sandbox_argv += ["--port", str(sandbox_port), "--speed", str(sandbox_speed)]
         sandbox_argv += ["--config", str(demo_sandbox_config(data_dir))]
+        start = saved_sandbox_clock(data_dir)
+        if start:
+            sandbox_argv += ["--start", start]
         bind = f"[{host.strip('[]')}]" if ":" in host else host
+        sandbox_url = env["SANDBOX_URL"]
+
+        def renew_grants() -> None:
+            # Before the cluster starts: no run may meet a token the new
+            # sandbox does not know.
+            self._wait_until_answers(f"{sandbox_url}/_sandbox/state", sandbox)
+            self._step(
+                "Renewing the sandbox grants of connected accounts",
+                [*manage, "demo", "--renew-sandbox-grants"],
+                env,
+            )
+
+        sandbox = Child("sandbox", sandbox_argv, after_start=renew_grants)
         children = [
-            Child("sandbox", sandbox_argv),
+            sandbox,
             Child("web", [*manage, "runserver", "--noreload", f"{bind}:{port}"]),
             Child("qcluster", [*manage, "qcluster"]),
         ]
@@ -361,7 +476,11 @@ class Command(BaseCommand):
         supervisor = Supervisor(
             children, env=env, cwd=Path(settings.BASE_DIR), log=self._say
         )
-        if supervisor.run(on_started=announce) != 0:
+
+        def remember_clock() -> None:
+            save_sandbox_clock(data_dir, sandbox_url)
+
+        if supervisor.run(on_started=announce, on_stopping=remember_clock) != 0:
             raise CommandError("A demo process stopped unexpectedly.", returncode=1)
         self._say("Stopped.")
 
@@ -375,6 +494,21 @@ class Command(BaseCommand):
         result = subprocess.run(argv, env=env, cwd=settings.BASE_DIR, check=False)
         if result.returncode != 0:
             raise CommandError(f"{title} failed (exit code {result.returncode}).")
+
+    def _wait_until_answers(self, url: str, child: Child) -> None:
+        """Wait for `child` to answer at `url`; a CommandError if it never does."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not _url_answers(url):
+            process = child.process
+            if process is not None and process.poll() is not None:
+                raise CommandError(
+                    f"{child.name} exited with code {process.returncode}."
+                )
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"{url} did not answer within {READY_TIMEOUT_SECONDS:.0f} s."
+                )
+            time.sleep(POLL_SECONDS)
 
     def _wait_until_ready(self, supervisor: Supervisor, url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
