@@ -191,10 +191,7 @@ def daily_series(
         account_id__in=account_ids, metric=metric, day__range=(start, end)
     ).exclude(value_int__isnull=True, value_float__isnull=True)
     rows = rows.filter(item_id=item_id) if item_id else rows.filter(item__isnull=True)
-    return Series(
-        _points(rows, date_bucket("day", _per_day(granularity)), Sum(_numeric())),
-        _provenance(rows),
-    )
+    return _series(rows, date_bucket("day", _per_day(granularity)), total=True)
 
 
 def item_daily_totals(
@@ -212,10 +209,7 @@ def item_daily_totals(
         day__range=(start, end),
         item__isnull=False,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
-    return Series(
-        _points(rows, date_bucket("day", _per_day(granularity)), Sum(_numeric())),
-        _provenance(rows),
-    )
+    return _series(rows, date_bucket("day", _per_day(granularity)), total=True)
 
 
 def snapshot_series(
@@ -254,35 +248,63 @@ def snapshot_series(
             .values("account_id", "fetched_at", "v", "estimated")
             .order_by("account_id", "fetched_at")
         ]
-    else:
-        bucket = local_bucket("fetched_at", granularity, tz, first=first, after=after)
-        points = _points(rows, bucket, Max(_numeric()), granularity, tz)
-    return Series(points, _provenance(rows))
+        return Series(points, _provenance(rows))
+    bucket = local_bucket("fetched_at", granularity, tz, first=first, after=after)
+    return _series(rows, bucket, total=False, granularity=granularity, tz=tz)
 
 
-def _points(
+def _series(
     rows: QuerySet,
     bucket,
-    aggregate,
+    *,
+    total: bool,
     granularity: str = "day",
     tz: ZoneInfo | None = None,
-) -> list[Point]:
+) -> Series:
+    """Rows summed (`total`) or maxed per account and bucket, with provenance.
+
+    One pass: grouped by source as well, so the same query gives each
+    bucket's value and the distinct sources with their MIN/MAX(fetched_at);
+    Python only folds the few sources of a bucket together.
+    """
     grouped = (
         rows.annotate(bucket=bucket)
-        .values("account_id", "bucket")
-        .annotate(value=aggregate, flag=_flag())
+        .values("account_id", "bucket", "source")
+        .annotate(
+            value=Sum(_numeric()) if total else Max(_numeric()),
+            flag=_flag(),
+            first=Min("fetched_at"),
+            last=Max("fetched_at"),
+        )
         .order_by("account_id", "bucket")
     )
-    return [
-        Point(
-            row["account_id"],
-            _bucket_value(row["bucket"], granularity, tz),
-            _tidy(row["value"]),
-            bool(row["flag"]),
-        )
-        for row in grouped
-        if row["value"] is not None
+    folded: dict[tuple[int, dt.date | dt.datetime], list] = {}
+    sources: set[str] = set()
+    firsts, lasts, estimated = [], [], False
+    for row in grouped:
+        sources.add(row["source"])
+        firsts.append(row["first"])
+        lasts.append(row["last"])
+        estimated = estimated or bool(row["flag"])
+        if row["value"] is None:
+            continue
+        key = (row["account_id"], _bucket_value(row["bucket"], granularity, tz))
+        entry = folded.setdefault(key, [None, False])
+        value = row["value"]
+        if entry[0] is not None:
+            value = entry[0] + value if total else max(entry[0], value)
+        entry[0], entry[1] = value, entry[1] or bool(row["flag"])
+    points = [
+        Point(account_id, at, _tidy(value), flag)
+        for (account_id, at), (value, flag) in folded.items()
     ]
+    provenance = Provenance(
+        sources=tuple(sorted(sources)),
+        first_fetched=min(firsts) if firsts else None,
+        last_fetched=max(lasts) if lasts else None,
+        estimated=estimated,
+    )
+    return Series(points, provenance)
 
 
 Level = Literal["account", "items"]
