@@ -20,6 +20,7 @@ BENCH_ITEMS and BENCH_ACCOUNTS override the sizes, e.g. BENCH_ITEMS=500,5000.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import time
@@ -29,7 +30,7 @@ import pytest
 from django.utils import timezone
 
 from platforms.collectors import get_collector
-from platforms.models import CollectionRun, ConnectedAccount
+from platforms.models import CollectionRun, ConnectedAccount, ContentItem
 from platforms.ratelimit import DatabaseLimiter, forget_known_buckets
 from platforms.sandbox import Sandbox
 from platforms.services.collection import Progress
@@ -46,19 +47,22 @@ LIFTED = 100_000_000
 FLAT = 1.5
 
 
-def minimum_requests(platform: str, items: int, *, business: bool = True) -> int:
-    """The fewest calls any client could make for a backfill of `items`."""
+def minimum_requests(platform: str, items: int, account: ConnectedAccount) -> int:
+    """The fewest calls any client could make for this account's backfill."""
     if platform == "tiktok":  # user/info + video/list pages of 20 (+ business)
+        business = account.account_type == ConnectedAccount.AccountType.BUSINESS
         return 1 + math.ceil(items / 20) + (1 if business else 0)
     if platform == "instagram":
         # profile + media pages of 50 + one batch request per 50 posts; each
         # batch operation also counts as one call against Graph's limits.
         return 1 + 2 * math.ceil(items / 50)
     # channels + playlistItems pages + videos.list calls of 50 (Data API);
-    # Analytics: one day report per video, one retention report per video
-    # of the last 30 days (here: all), the channel's day report and three
+    # Analytics: one day report per public video, one retention report per
+    # public video of the last 30 days, the channel's day report and three
     # audience reports.
-    return 1 + 2 * math.ceil(items / 50) + 2 * items + 4
+    videos = ContentItem.objects.filter(account=account, availability="available")
+    recent = videos.filter(published_at__gte=timezone.now() - dt.timedelta(days=30))
+    return 1 + 2 * math.ceil(items / 50) + videos.count() + recent.count() + 4
 
 
 @pytest.fixture(autouse=True)
@@ -139,9 +143,8 @@ def backfill_all(platform: str, items: int, creator) -> dict:
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         sent += collector.client.request_count
-        minimum += minimum_requests(
-            platform, items, business=bool(getattr(world_account, "business", False))
-        )
+        account.refresh_from_db()
+        minimum += minimum_requests(platform, items, account)
         cut = [f for f in outcome.failures if "listing cut short" in f]
         assert not cut, cut
     return {
