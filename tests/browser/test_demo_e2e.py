@@ -283,6 +283,10 @@ def test_a_new_user_runs_the_demo_end_to_end(demo, browser):
     assert detail["Code / reason / subcode"].startswith("internal_error")
     assert detail["Request id"] not in {"", "—"}  # TikTok's log_id of that reply
     _shot(staff, "staff-error-detail")
+    # The YouTube quota the demo's collection spent, as staff see it.
+    staff.goto(f"{site}/staff/quota/")
+    assert staff.get_by_text("units used today").first.is_visible()
+    _shot(staff, "staff-quota")
     context.close()
     print(
         f"\ndemo: backfills ended {backfilled:.0f} s after connecting; "
