@@ -17,13 +17,20 @@ collect the same account at once. Executing a run means:
    some items failed             partial (error-log rows say which)
    token rejected for good       failed; account "reconnect needed"
    daily quota spent             partial/failed; account paused until reset
-   throttled (long wait)         stays queued; re-run after `retry_after`
+   throttled (long wait)         queued again; continues from its checkpoint
+                                 after `retry_after` (ends partial after
+                                 `COLLECTION_MAX_THROTTLES` re-queues)
    anything else                 failed; error-log row; other accounts go on
    ============================  =========================================
 
+Every claim takes a new lease, and every write of the worker (heartbeat,
+progress, storage, the end) is conditional on it, so a worker whose run
+was taken away stops (`RunLeaseLost`) and overwrites nothing.
+
 A worker that dies leaves its run "running" with a stale heartbeat;
-`runs_reap_stale` fails it and queues a new attempt, up to
-`COLLECTION_MAX_ATTEMPTS`.
+`runs_reap_stale` fails it and queues a new attempt from its checkpoint, up
+to `COLLECTION_MAX_ATTEMPTS`. A run left "queued" past its due time (its
+task was lost with a Redis-broker cluster) is sent again.
 """
 
 from __future__ import annotations
