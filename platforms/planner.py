@@ -164,7 +164,8 @@ def items_due(account: ConnectedAccount, now: dt.datetime, *, factor: float = 1.
                 filter=Q(metricsnapshot__metric="view_count"),
             )
         )
-        .filter(reread_due(now, factor=factor))
+        # The demo's COLLECTION_INTERVAL_SCALE compresses item cadences too.
+        .filter(reread_due(now, factor=factor * settings.COLLECTION_INTERVAL_SCALE))
         .order_by("pk")
         .values_list("pk", "platform_item_id")
     )
@@ -175,7 +176,7 @@ def full_listing_due(account: ConnectedAccount, now: dt.datetime) -> bool:
     return not CollectionRun.objects.filter(
         account=account,
         status__in=[CollectionRun.Status.SUCCEEDED, CollectionRun.Status.PARTIAL],
-        finished_at__gte=now - FULL_LISTING_EVERY,
+        finished_at__gte=now - FULL_LISTING_EVERY * settings.COLLECTION_INTERVAL_SCALE,
         checkpoint__full=True,
     ).exists()
 
