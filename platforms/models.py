@@ -205,6 +205,17 @@ def _value_check(name: str) -> models.CheckConstraint:
     )
 
 
+#: Account-level counters that sum the account's items' latest readings,
+#: stored by `storage.item_totals_upsert` at the end of each collection run
+#: under their own names (an account's own `view_count` is the platform's
+#: figure). Account charts then read one row per run instead of every
+#: item's readings.
+ITEM_TOTAL_METRICS = {
+    metric: f"items.{metric}"
+    for metric in ("view_count", "like_count", "comment_count", "share_count")
+}
+
+
 class MetricSnapshot(MetricValueBase):
     """A point-in-time counter (views so far, followers now) at `fetched_at`."""
 

@@ -20,8 +20,10 @@ from itertools import islice
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models import Max
 
 from platforms.models import (
+    ITEM_TOTAL_METRICS,
     ConnectedAccount,
     ContentItem,
     DailyMetric,
@@ -260,6 +262,149 @@ def snapshots_upsert(
             keep_numbers=True,
         )
     return written
+
+
+#: How an item total names where its numbers came from (the item sources follow).
+ITEM_TOTAL_SOURCE = "derived: sum of items' latest readings"
+_SOURCE_LENGTH = MetricSnapshot._meta.get_field("source").max_length
+
+
+@transaction.atomic
+def item_totals_upsert(
+    *,
+    account: ConnectedAccount,
+    fetched_at: dt.datetime,
+    fresh_since: dt.datetime | None = None,
+) -> int:
+    """Roll the items' counters up to the account, as they stand at `fetched_at`.
+
+    One account-level reading per `ITEM_TOTAL_METRICS` name: the sum of each
+    item's newest reading with a value at or before `fetched_at`, whatever
+    the item's availability now (a deleted video's views are not taken back
+    from a later period). Called at the end of a collection run, so account
+    charts and cards derive per-period growth from one row per run instead
+    of from every item's readings.
+
+    The total is flagged estimated when any reading in it is, when an item
+    still listed was last read before `fresh_since` (the run's start: its
+    growth since then is missing until it is read again), or when an item
+    read for the first time in this run was published before the previous
+    total (it brings growth from before that total with it). No item with a
+    reading gives NULL with a reason, never 0. Keyed like every reading, so
+    a re-run at the same `fetched_at` rewrites the same rows.
+    """
+    fresh_since = fresh_since or fetched_at
+    previous = MetricSnapshot.objects.filter(
+        account=account,
+        item__isnull=True,
+        metric__in=list(ITEM_TOTAL_METRICS.values()),
+        fetched_at__lt=fetched_at,
+    ).aggregate(at=Max("fetched_at"))["at"]
+    found: dict[str, dict[str, Any]] = {}
+    for metric, source, ints, floats, flagged, stale, joined in _item_totals(
+        account, fetched_at=fetched_at, fresh_since=fresh_since, previous=previous
+    ):
+        total = found.setdefault(
+            metric, {"ints": 0, "floats": None, "sources": set(), "estimated": False}
+        )
+        # PostgreSQL sums bigints as numeric: back to exact Python ints.
+        total["ints"] += int(ints or 0)
+        if floats is not None:
+            total["floats"] = (total["floats"] or 0.0) + float(floats)
+        total["sources"].add(source)
+        total["estimated"] |= bool(flagged or stale or joined)
+    values = []
+    for metric, stored in ITEM_TOTAL_METRICS.items():
+        total = found.get(metric)
+        if total is None:
+            values.append(
+                MetricValue(
+                    stored,
+                    None,
+                    ITEM_TOTAL_SOURCE,
+                    f"no item of the account has a {metric} reading",
+                )
+            )
+            continue
+        value = total["ints"]
+        if total["floats"] is not None:
+            value = float(value) + total["floats"]
+        source = f"{ITEM_TOTAL_SOURCE} ({', '.join(sorted(total['sources']))})"
+        if len(source) > _SOURCE_LENGTH:
+            source = f"{source[: _SOURCE_LENGTH - 2]}…)"
+        values.append(MetricValue(stored, value, source, estimated=total["estimated"]))
+    return snapshots_upsert(account=account, values=values, fetched_at=fetched_at)
+
+
+def _item_totals(
+    account: ConnectedAccount,
+    *,
+    fetched_at: dt.datetime,
+    fresh_since: dt.datetime,
+    previous: dt.datetime | None,
+) -> list[tuple]:
+    """Per (metric, source) of the items' newest readings: the sums and flags.
+
+    Driven by the account's items: for each item and metric, the newest
+    reading with a value is one lookup on the (item, metric, fetched_at)
+    index, so the cost follows the items, not their history.
+    """
+    q = connection.ops.quote_name
+    snapshots = q(MetricSnapshot._meta.db_table)
+    items = q(ContentItem._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    has_value = "({t}.value_int IS NOT NULL OR {t}.value_float IS NOT NULL)"
+    metrics = " UNION ALL ".join(["SELECT %s AS metric"] * len(ITEM_TOTAL_METRICS))
+    newest = f"""
+        SELECT t.id FROM {snapshots} t
+        WHERE t.item_id = i.id AND t.metric = m.metric AND t.fetched_at <= %s
+          AND {has_value.format(t="t")}
+        ORDER BY t.fetched_at DESC LIMIT 1
+    """
+    joined, joined_params = "0", []
+    if previous is not None:
+        # Read for the first time in this run, but published before the
+        # previous total: its whole count lands in this run's growth.
+        joined = f"""CASE WHEN s.fetched_at >= %s
+            AND (i.published_at IS NULL OR i.published_at < %s)
+            AND NOT EXISTS (
+                SELECT 1 FROM {snapshots} o
+                WHERE o.item_id = i.id AND o.metric = n.metric
+                  AND o.fetched_at < %s AND {has_value.format(t="o")}
+            ) THEN 1 ELSE 0 END"""
+        joined_params = [adapt(fresh_since), adapt(previous), adapt(fresh_since)]
+    # The newest readings' ids first, then one primary-key lookup each.
+    # PostgreSQL would fold the subquery into the join and hash every
+    # reading of every account instead; MATERIALIZED keeps it apart.
+    fence = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    sql = f"""
+        WITH n AS {fence} (
+            SELECT i.id AS item_id, m.metric, ({newest}) AS snapshot_id
+            FROM {items} i CROSS JOIN ({metrics}) m
+            WHERE i.account_id = %s
+        )
+        SELECT n.metric, s.source, SUM(s.value_int), SUM(s.value_float),
+               MAX(CASE WHEN s.estimated THEN 1 ELSE 0 END),
+               SUM(CASE WHEN s.fetched_at < %s AND i.availability = %s
+                        AND i.kind <> %s THEN 1 ELSE 0 END),
+               SUM({joined})
+        FROM n
+        JOIN {items} i ON i.id = n.item_id
+        JOIN {snapshots} s ON s.id = n.snapshot_id
+        GROUP BY n.metric, s.source
+    """
+    params = [
+        adapt(fetched_at),
+        *ITEM_TOTAL_METRICS,
+        account.pk,
+        adapt(fresh_since),
+        ContentItem.Availability.AVAILABLE,
+        ContentItem.Kind.STORY,
+        *joined_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 @transaction.atomic

@@ -5,13 +5,20 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from platforms.models import ContentItem, DailyMetric, Distribution, MetricSnapshot
+from platforms.models import (
+    ITEM_TOTAL_METRICS,
+    ContentItem,
+    DailyMetric,
+    Distribution,
+    MetricSnapshot,
+)
 from platforms.services.storage import (
     DistributionData,
     ItemData,
     MetricValue,
     daily_values_upsert,
     distributions_upsert,
+    item_totals_upsert,
     items_mark_unavailable,
     items_upsert,
     snapshots_upsert,
@@ -123,3 +130,129 @@ def test_it_writes_in_batches(youtube_account, count):
         == count
     )
     assert MetricSnapshot.objects.count() == count
+
+
+def _read(account, at, values, source="tiktok.video.list"):
+    snapshots_upsert(
+        account=account,
+        values=[
+            MetricValue(metric, value, source, "not returned", item_id=pk)
+            for (metric, pk), value in values.items()
+        ],
+        fetched_at=at,
+    )
+
+
+def _totals(account, at):
+    return {
+        row.metric: row
+        for row in MetricSnapshot.objects.filter(
+            account=account, item__isnull=True, fetched_at=at
+        )
+    }
+
+
+def test_item_totals_sum_each_items_newest_reading(youtube_account):
+    ids = items_upsert(account=youtube_account, items=_items(2), seen_at=NOW)
+    v0, v1 = ids["v0"], ids["v1"]
+    later = NOW + dt.timedelta(days=1)
+    _read(youtube_account, NOW, {("view_count", v0): 100, ("view_count", v1): 10})
+    _read(youtube_account, later, {("view_count", v0): 150}, "tiktok.video.query")
+    # v1's like count was not returned: missing, and no number to sum.
+    _read(youtube_account, later, {("like_count", v1): None})
+    assert item_totals_upsert(account=youtube_account, fetched_at=NOW) == 4
+    assert item_totals_upsert(account=youtube_account, fetched_at=later) == 4
+
+    first, second = _totals(youtube_account, NOW), _totals(youtube_account, later)
+    assert set(second) == set(ITEM_TOTAL_METRICS.values())
+    views = second["items.view_count"]
+    assert (views.value_int, views.value_float) == (160, None)
+    assert views.source == (
+        "derived: sum of items' latest readings (tiktok.video.list, tiktok.video.query)"
+    )
+    # v1 is still listed but was last read before this run: an estimate.
+    assert views.estimated
+    assert first["items.view_count"].value == 110
+    assert not first["items.view_count"].estimated
+    likes = second["items.like_count"]
+    assert likes.value is None
+    assert likes.missing_reason == "no item of the account has a like_count reading"
+
+
+def test_item_totals_are_idempotent_and_never_read_the_future(youtube_account):
+    ids = items_upsert(account=youtube_account, items=_items(1), seen_at=NOW)
+    _read(youtube_account, NOW, {("view_count", ids["v0"]): 100})
+    _read(
+        youtube_account, NOW + dt.timedelta(hours=1), {("view_count", ids["v0"]): 999}
+    )
+    item_totals_upsert(account=youtube_account, fetched_at=NOW)
+    count = MetricSnapshot.objects.count()
+    item_totals_upsert(account=youtube_account, fetched_at=NOW)
+    assert MetricSnapshot.objects.count() == count
+    assert _totals(youtube_account, NOW)["items.view_count"].value == 100
+
+
+def test_an_unlisted_item_keeps_its_last_count_without_making_an_estimate(
+    youtube_account,
+):
+    ids = items_upsert(account=youtube_account, items=_items(2), seen_at=NOW)
+    later = NOW + dt.timedelta(days=1)
+    _read(
+        youtube_account,
+        NOW,
+        {("view_count", ids["v0"]): 100, ("view_count", ids["v1"]): 7},
+    )
+    items_mark_unavailable(
+        account=youtube_account,
+        platform_item_ids=["v1"],
+        availability=ContentItem.Availability.DELETED,
+        since=later,
+    )
+    _read(youtube_account, later, {("view_count", ids["v0"]): 130})
+    item_totals_upsert(account=youtube_account, fetched_at=later)
+    views = _totals(youtube_account, later)["items.view_count"]
+    assert views.value == 137  # the deleted video's views are not taken back
+    assert not views.estimated  # and it will never be read again
+
+
+def test_an_old_item_read_for_the_first_time_makes_the_total_an_estimate(
+    youtube_account,
+):
+    items = [
+        ItemData("old", "video", published_at=NOW - dt.timedelta(days=30)),
+        ItemData("found", "video", published_at=NOW - dt.timedelta(days=20)),
+        ItemData("new", "video", published_at=NOW + dt.timedelta(hours=12)),
+    ]
+    ids = items_upsert(account=youtube_account, items=items, seen_at=NOW)
+    _read(youtube_account, NOW, {("view_count", ids["old"]): 100})
+    item_totals_upsert(account=youtube_account, fetched_at=NOW)
+    day2, day3 = NOW + dt.timedelta(days=1), NOW + dt.timedelta(days=2)
+    # Published after the previous total: all of its views are new growth.
+    _read(
+        youtube_account,
+        day2,
+        {("view_count", ids["old"]): 110, ("view_count", ids["new"]): 40},
+    )
+    item_totals_upsert(account=youtube_account, fetched_at=day2)
+    assert not _totals(youtube_account, day2)["items.view_count"].estimated
+    # Published long before, first read now: its lifetime views join at once.
+    _read(
+        youtube_account,
+        day3,
+        {
+            ("view_count", ids["old"]): 120,
+            ("view_count", ids["new"]): 50,
+            ("view_count", ids["found"]): 5000,
+        },
+    )
+    item_totals_upsert(account=youtube_account, fetched_at=day3)
+    views = _totals(youtube_account, day3)["items.view_count"]
+    assert views.value == 5170
+    assert views.estimated
+
+
+def test_item_totals_of_an_account_without_items_are_missing(youtube_account):
+    item_totals_upsert(account=youtube_account, fetched_at=NOW)
+    totals = _totals(youtube_account, NOW)
+    assert {row.value for row in totals.values()} == {None}
+    assert all(row.missing_reason for row in totals.values())
