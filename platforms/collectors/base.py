@@ -133,6 +133,16 @@ class BaseCollector:
     def collect(self, *, backfill: bool) -> Outcome:
         raise NotImplementedError
 
+    def run(self, *, backfill: bool) -> Outcome:
+        """The whole run: `collect`, then the account's item totals.
+
+        The totals come last, so they sum what this run and any earlier
+        attempt of it read; a later attempt skips them once stored.
+        """
+        outcome = self.collect(backfill=backfill)
+        self.run_phase("item_totals", self.store_item_totals)
+        return outcome
+
     # --- phases and the checkpoint -----------------------------------------
 
     def phase_done(self, name: str) -> bool:
@@ -202,6 +212,19 @@ class BaseCollector:
     def store_daily(self, values: Iterable[MetricValue]) -> None:
         written = self._fenced(
             storage.daily_values_upsert, values=values, fetched_at=self.fetched_at
+        )
+        self.progress.count(values=written)
+
+    def store_item_totals(self) -> None:
+        """Each counter summed over the items as this run leaves them.
+
+        Items this run did not re-read (older ones, on their own cadence)
+        count with their last reading, which makes the totals estimates.
+        """
+        written = self._fenced(
+            storage.item_totals_upsert,
+            fetched_at=self.fetched_at,
+            fresh_since=self.listing_since,
         )
         self.progress.count(values=written)
 

@@ -296,9 +296,7 @@ def _execute(
             account=account, progress=progress, fetched_at=started, **collector_kwargs
         )
         with closing(collector):
-            outcome = collector.collect(
-                backfill=run.kind == CollectionRun.Kind.BACKFILL
-            )
+            outcome = collector.run(backfill=run.kind == CollectionRun.Kind.BACKFILL)
     except RunLeaseLost:
         raise
     except PlatformRateLimitError as exc:

@@ -256,3 +256,45 @@ def test_item_totals_of_an_account_without_items_are_missing(youtube_account):
     totals = _totals(youtube_account, NOW)
     assert {row.value for row in totals.values()} == {None}
     assert all(row.missing_reason for row in totals.values())
+
+
+def test_every_collection_run_ends_with_the_item_totals(creator, time_machine):
+    from platforms.models import CollectionRun, ConnectedAccount
+    from platforms.ratelimit import DatabaseLimiter
+    from platforms.sandbox import Sandbox
+    from platforms.services import collection
+    from platforms.tokens import save_token_reply
+
+    time_machine.move_to("2026-06-15T12:00:00+00:00", tick=True)
+    sb = Sandbox(
+        seed=7,
+        config={
+            "clock": {"frozen_at": "2026-06-15T12:00:00+00:00"},
+            "world": {"accounts": {"tiktok": 1}, "items_per_account": 12},
+        },
+    )
+    world = sb.world.accounts("tiktok")[0]
+    reply = sb.issue_tokens("tiktok", world.id)
+    account = ConnectedAccount.objects.create(
+        owner=creator, platform="tiktok", platform_user_id=reply["open_id"]
+    )
+    save_token_reply(account, reply)
+    run = collection.run_create(account=account, kind=CollectionRun.Kind.BACKFILL)
+    run = collection.run_execute(
+        run_id=run.pk, transport=sb.transport(), limiter=DatabaseLimiter()
+    )
+    assert run.status == "succeeded"
+    assert "item_totals" in run.checkpoint["done"]
+    (at,) = set(
+        MetricSnapshot.objects.filter(account=account, item__isnull=False).values_list(
+            "fetched_at", flat=True
+        )
+    )
+    totals = _totals(account, at)
+    for metric, stored in ITEM_TOTAL_METRICS.items():
+        readings = MetricSnapshot.objects.filter(
+            account=account, item__isnull=False, metric=metric
+        )
+        assert totals[stored].value == sum(r.value for r in readings), metric
+        assert totals[stored].source.endswith("(tiktok.video.list)")
+        assert not totals[stored].estimated  # a backfill reads every item
