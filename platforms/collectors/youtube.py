@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import F
 
 from platforms import planner
+from platforms.clients.etags import ETagCache
 from platforms.clients.youtube_analytics import parse_report
 from platforms.collectors.base import BaseCollector, CursorGuard, Outcome
 from platforms.exceptions import PlatformError
@@ -25,6 +26,8 @@ from platforms.services.errors import error_notes_once
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 PAGE_SIZE = 50
+#: Replies a backfill keeps for revalidation (its own small cache).
+BACKFILL_ETAGS = 8
 #: Analytics day rows arrive 2–3 days late; re-read this many recent days.
 RECENT_DAYS = 7
 #: Items published this recently get their own day rows on every run.
@@ -73,6 +76,12 @@ class YouTubeCollector(BaseCollector):
 
     def collect(self, *, backfill: bool) -> Outcome:
         checkpoint = self.progress.checkpoint
+        if backfill and self._owns_client:
+            # A backfill's thousands of pages are not read again soon (later
+            # runs list the fresh head): keep them out of the process-wide
+            # ETag cache, which would otherwise hold every reply body, so
+            # memory stays flat however large the channel is.
+            self.client.etags = ETagCache(max_entries=BACKFILL_ETAGS)
         today = self.fetched_at.date()
         channel_start = today - dt.timedelta(
             days=(365 if backfill else RECENT_DAYS) - 1
