@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.forms import DateRange
 from platforms import selectors
-from platforms.models import ConnectedAccount, Platform
+from platforms.models import ITEM_TOTAL_METRICS, ConnectedAccount, Platform
 
 INTERACTIONS = ("like_count", "comment_count", "share_count")
 ENGAGEMENT_METRICS = ["view_count", *INTERACTIONS]
@@ -86,36 +86,51 @@ def _moments(rng: DateRange, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
 
 def _period(ids: list[int], rng: DateRange, tz: ZoneInfo) -> _Period:
     start, end = _moments(rng, tz)
-    views = selectors.counter_growth(
-        account_ids=ids, metrics=["view_count"], start=start, end=end
-    )
-    # Day values where the platform gives them (YouTube Analytics), else the
-    # growth of each item's counters (TikTok, Instagram).
-    daily = selectors.daily_totals_by_account(
-        account_ids=ids, metrics=ENGAGEMENT_METRICS, start=rng.start, end=rng.end
-    )
+    # The account's own view counter and, for accounts without day values,
+    # the item totals each collection run stores: one row per run and
+    # account, so two index lookups per counter whatever the items.
     grown = selectors.counter_growth(
         account_ids=ids,
-        metrics=ENGAGEMENT_METRICS,
+        metrics=["view_count", *ITEM_TOTAL_METRICS.values()],
         start=start,
         end=end,
-        level="items",
     )
+    # Day values where the platform gives them: the account's own (YouTube
+    # channel, TikTok business account), else its items'.
+    daily: dict[tuple[int, str], float | int] = {}
+    rest = ids
+    for level in ("account", "items"):
+        daily |= selectors.daily_totals_by_account(
+            account_ids=rest,
+            metrics=ENGAGEMENT_METRICS,
+            start=rng.start,
+            end=rng.end,
+            level=level,
+            anchor="view_count",
+        )
+        rest = [pk for pk in rest if (pk, "view_count") not in daily]
+        if not rest:
+            break
     period = _Period(
         followers=selectors.counter_at(
             account_ids=ids, metric="follower_count", at=end
         ),
-        views={pk: value for (pk, _), value in views.items()},
+        views={pk: value for (pk, m), value in grown.items() if m == "view_count"},
         engaged_views={},
         interactions={},
         items=selectors.items_published_count(account_ids=ids, start=start, end=end),
     )
     for pk in ids:
-        values = daily if (pk, "view_count") in daily else grown
-        if values is grown and (pk, "view_count") in grown:
-            period.derived.add(pk)
-        viewed = values.get((pk, "view_count"))
-        interactions = _sum(values.get((pk, m)) for m in INTERACTIONS)
+        if (pk, "view_count") in daily:
+            values = {m: daily.get((pk, m)) for m in ENGAGEMENT_METRICS}
+        else:
+            values = {
+                m: grown.get((pk, ITEM_TOTAL_METRICS[m])) for m in ENGAGEMENT_METRICS
+            }
+            if values["view_count"] is not None:
+                period.derived.add(pk)
+        viewed = values["view_count"]
+        interactions = _sum(values[m] for m in INTERACTIONS)
         if viewed and interactions is not None:
             period.engaged_views[pk] = viewed
             period.interactions[pk] = interactions

@@ -27,7 +27,12 @@ from django.db.models.functions import Cast, Coalesce
 from dashboard import charts, kpis
 from dashboard.forms import DateRange
 from platforms import selectors
-from platforms.models import ConnectedAccount, ContentItem, MetricSnapshot
+from platforms.models import (
+    ITEM_TOTAL_METRICS,
+    ConnectedAccount,
+    ContentItem,
+    MetricSnapshot,
+)
 from platforms.selectors import Point, Provenance, Series
 
 
@@ -118,41 +123,24 @@ def _per_period(
     rng: DateRange,
     tz: ZoneInfo,
     *,
-    level: selectors.Level = "items",
     item_id: int | None = None,
 ) -> tuple[Series, set[int]]:
-    """Per-period values: the platform's day values where it gives them, else
-    derived from counter readings (TikTok and Instagram give counters only).
+    """Per-period values of the accounts' own counter (or of one item): the
+    platform's day values where it gives them, else derived from the
+    counter's readings (TikTok and Instagram give counters only).
 
     Returns the series and the accounts whose values are derived.
     """
     ids = [a.pk for a in accounts]
     granularity = rng.granularity
-    if item_id is not None:
-        daily = selectors.daily_series(
-            account_ids=ids,
-            metric=metric,
-            start=rng.start,
-            end=rng.end,
-            granularity=granularity,  # type: ignore[arg-type]
-            item_id=item_id,
-        )
-    elif level == "account":
-        daily = selectors.daily_series(
-            account_ids=ids,
-            metric=metric,
-            start=rng.start,
-            end=rng.end,
-            granularity=granularity,  # type: ignore[arg-type]
-        )
-    else:
-        daily = selectors.item_daily_totals(
-            account_ids=ids,
-            metric=metric,
-            start=rng.start,
-            end=rng.end,
-            granularity=granularity,  # type: ignore[arg-type]
-        )
+    daily = selectors.daily_series(
+        account_ids=ids,
+        metric=metric,
+        start=rng.start,
+        end=rng.end,
+        granularity=granularity,  # type: ignore[arg-type]
+        item_id=item_id,
+    )
     have = {p.account_id for p in daily.points}
     rest = [pk for pk in ids if pk not in have]
     if not rest:
@@ -164,20 +152,80 @@ def _per_period(
         end=rng.end,
         tz=tz,
         granularity=granularity,  # type: ignore[arg-type]
-        level=level,
+        level="items" if item_id is not None else "account",
         item_id=item_id,
     )
-    if not derived:
-        return daily, set()
-    if not daily:
-        return derived, {p.account_id for p in derived.points}
-    return (
-        Series(
-            daily.points + derived.points,
-            daily.provenance.merged(derived.provenance),
-        ),
-        {p.account_id for p in derived.points},
+    return _joined(daily, derived), {p.account_id for p in derived.points}
+
+
+def _joined(first: Series, second: Series) -> Series:
+    """Two series of different accounts as one (a part without points adds
+    nothing, not even its provenance)."""
+    if not second:
+        return first
+    if not first:
+        return second
+    return Series(
+        first.points + second.points, first.provenance.merged(second.provenance)
     )
+
+
+#: How per-period parts derived from the item totals are described.
+FROM_ITEM_TOTALS = (
+    "derived from readings: the last total of the items' latest readings in "
+    "each period minus the last total of the period before"
+)
+
+
+def _engagement_parts(
+    accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo
+) -> dict[str, tuple[Series, set[int]]]:
+    """Views, likes, comments and shares per period of every account.
+
+    Each account's four come from one place, the first that has its views
+    in the range: its own day values (a YouTube channel's Analytics rows, a
+    TikTok business account's days), its items' day values, or else the
+    growth of the item totals each collection run stores (counters only).
+    Every step is one query for all metrics and accounts, and the totals
+    are one row per run, so the cost does not follow the number of items.
+
+    Returns per metric the series and the accounts whose values are derived.
+    """
+    metrics = kpis.ENGAGEMENT_METRICS
+    kwargs = {
+        "metrics": metrics,
+        "start": rng.start,
+        "end": rng.end,
+        "granularity": rng.granularity,
+        "anchor": "view_count",
+    }
+    rest = [a.pk for a in accounts]
+    found = {metric: Series([], Provenance()) for metric in metrics}
+    for level in ("account", "items"):
+        days = selectors.daily_series_by_metric(account_ids=rest, level=level, **kwargs)
+        found = {metric: _joined(found[metric], days[metric]) for metric in metrics}
+        have = {p.account_id for p in days["view_count"].points}
+        rest = [pk for pk in rest if pk not in have]
+        if not rest:
+            return {metric: (series, set()) for metric, series in found.items()}
+    totals = selectors.snapshot_deltas_by_metric(
+        account_ids=rest,
+        metrics=[ITEM_TOTAL_METRICS[metric] for metric in metrics],
+        start=rng.start,
+        end=rng.end,
+        tz=tz,
+        granularity=rng.granularity,  # type: ignore[arg-type]
+        level="account",
+        derived=FROM_ITEM_TOTALS,
+    )
+    parts = {}
+    for metric in metrics:
+        derived = totals[ITEM_TOTAL_METRICS[metric]]
+        parts[metric] = (
+            _joined(found[metric], derived),
+            {p.account_id for p in derived.points},
+        )
+    return parts
 
 
 def _label_derived(names: dict[int, str], derived: set[int]) -> dict[int, str]:
@@ -219,9 +267,7 @@ def account_page(
     *, account: ConnectedAccount, rng: DateRange, tz: ZoneInfo, sort: str, page: int
 ) -> dict:
     names = _names([account])
-    views, views_derived = _per_period(
-        [account], "view_count", rng, tz, level="account"
-    )
+    views, views_derived = _per_period([account], "view_count", rng, tz)
     gains = selectors.daily_series(
         account_ids=[account.pk],
         metric="follower_gain",
@@ -323,10 +369,7 @@ def _engagement(
     `found` holds the per-period series of the four metrics when the caller
     has them already.
     """
-    found = found or {
-        metric: _per_period(accounts, metric, rng, tz)
-        for metric in kpis.ENGAGEMENT_METRICS
-    }
+    found = found or _engagement_parts(accounts, rng, tz)
     by_metric = {
         metric: {(p.account_id, p.bucket): p for p in series.points}
         for metric, (series, _) in found.items()
@@ -570,10 +613,7 @@ def compare_page(
         accounts=accounts, rng=rng, tz=tz, names=names
     )
     chart_list = []
-    found = {
-        metric: _per_period(accounts, metric, rng, tz)
-        for metric in kpis.ENGAGEMENT_METRICS
-    }
+    found = _engagement_parts(accounts, rng, tz)
     for metric, label in (
         ("view_count", "views"),
         ("like_count", "likes"),

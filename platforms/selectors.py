@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
@@ -46,6 +47,7 @@ from platforms.models import (
 )
 
 Granularity = Literal["reading", "hour", "day", "week", "month"]
+Level = Literal["account", "items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +108,30 @@ def _flag():
 
 def _provenance(rows: QuerySet, *, derived: str = "") -> Provenance:
     """Distinct sources and the fetched range of `rows`, in one query."""
-    grouped = (
+    return _fold_provenance(
         rows.order_by()
         .values("source")
-        .annotate(first=Min("fetched_at"), last=Max("fetched_at"), flag=_flag())
+        .annotate(first=Min("fetched_at"), last=Max("fetched_at"), flag=_flag()),
+        derived=derived,
     )
+
+
+def _provenance_by_metric(rows: QuerySet, *, derived: str = "") -> dict:
+    """`_provenance` of each metric among `rows`, in one query."""
+    grouped: dict[str, list[dict]] = {}
+    for row in (
+        rows.order_by()
+        .values("metric", "source")
+        .annotate(first=Min("fetched_at"), last=Max("fetched_at"), flag=_flag())
+    ):
+        grouped.setdefault(row["metric"], []).append(row)
+    return {
+        metric: _fold_provenance(found, derived=derived)
+        for metric, found in grouped.items()
+    }
+
+
+def _fold_provenance(grouped, *, derived: str) -> Provenance:
     found = list(grouped)
     if not found:
         return Provenance(derived=derived)
@@ -184,8 +205,7 @@ def daily_series(
 ) -> Series:
     """Per-day values summed per bucket.
 
-    Account level by default; with `item_id`, that item's own days. For
-    `account level` metrics missing at account level, use `item_daily_totals`.
+    Account level by default; with `item_id`, that item's own days.
     """
     rows = DailyMetric.objects.filter(
         account_id__in=account_ids, metric=metric, day__range=(start, end)
@@ -194,22 +214,57 @@ def daily_series(
     return _series(rows, date_bucket("day", _per_day(granularity)), total=True)
 
 
-def item_daily_totals(
+def daily_series_by_metric(
     *,
     account_ids: list[int],
-    metric: str,
+    metrics: list[str],
     start: dt.date,
     end: dt.date,
     granularity: Granularity = "day",
-) -> Series:
-    """The sum over an account's items of their per-day values."""
-    rows = DailyMetric.objects.filter(
-        account_id__in=account_ids,
-        metric=metric,
-        day__range=(start, end),
-        item__isnull=False,
-    ).exclude(value_int__isnull=True, value_float__isnull=True)
-    return _series(rows, date_bucket("day", _per_day(granularity)), total=True)
+    level: Level = "account",
+    anchor: str | None = None,
+) -> dict[str, Series]:
+    """Per-day values of several metrics, summed per account and bucket.
+
+    `level` "account" reads the account's own day values (a YouTube
+    channel's Analytics rows, a TikTok business account's days); "items"
+    sums its items' day values. With `anchor`, only accounts that have day
+    values of that metric at that level in the range take part, so every
+    metric of an account comes from the same level.
+    """
+    rows = _daily_rows(account_ids, metrics, start, end, level=level, anchor=anchor)
+    return _series_by_metric(
+        rows, date_bucket("day", _per_day(granularity)), metrics, total=True
+    )
+
+
+def _daily_rows(
+    account_ids: list[int],
+    metrics: list[str],
+    start: dt.date,
+    end: dt.date,
+    *,
+    level: Level,
+    anchor: str | None,
+) -> QuerySet:
+    def present(rows: QuerySet) -> QuerySet:
+        return rows.filter(
+            day__range=(start, end), item__isnull=level == "account"
+        ).exclude(value_int__isnull=True, value_float__isnull=True)
+
+    rows = present(DailyMetric.objects.filter(metric__in=metrics))
+    if anchor is None:
+        return rows.filter(account_id__in=account_ids)
+    # One index probe per account, not one per row. The accounts come only
+    # through this subquery: next to a second IN on account_id, SQLite reads
+    # the account's item rows too before it drops them.
+    anchored = present(
+        DailyMetric.objects.filter(account_id=OuterRef("pk"), metric=anchor)
+    )
+    accounts = ConnectedAccount.objects.filter(pk__in=account_ids).filter(
+        Exists(anchored)
+    )
+    return rows.filter(account_id__in=accounts.values("pk"))
 
 
 def snapshot_series(
@@ -261,53 +316,83 @@ def _series(
     granularity: str = "day",
     tz: ZoneInfo | None = None,
 ) -> Series:
-    """Rows summed (`total`) or maxed per account and bucket, with provenance.
+    """Rows of one metric summed (`total`) or maxed per account and bucket."""
+    (series,) = _series_by_metric(
+        rows, bucket, [None], total=total, granularity=granularity, tz=tz
+    ).values()
+    return series
+
+
+def _series_by_metric(
+    rows: QuerySet,
+    bucket,
+    metrics: list[str] | list[None],
+    *,
+    total: bool,
+    granularity: str = "day",
+    tz: ZoneInfo | None = None,
+) -> dict:
+    """Rows summed (`total`) or maxed per metric, account and bucket, with
+    provenance; `[None]` for rows of one metric, keyed None.
 
     One pass: grouped by source as well, so the same query gives each
     bucket's value and the distinct sources with their MIN/MAX(fetched_at);
     Python only folds the few sources of a bucket together.
     """
+    by_metric = metrics != [None]
+    keys = ["metric"] if by_metric else []
     grouped = (
         rows.annotate(bucket=bucket)
-        .values("account_id", "bucket", "source")
+        .values(*keys, "account_id", "bucket", "source")
         .annotate(
             value=Sum(_numeric()) if total else Max(_numeric()),
             flag=_flag(),
             first=Min("fetched_at"),
             last=Max("fetched_at"),
         )
-        .order_by("account_id", "bucket")
+        .order_by(*keys, "account_id", "bucket")
     )
-    folded: dict[tuple[int, dt.date | dt.datetime], list] = {}
-    sources: set[str] = set()
-    firsts, lasts, estimated = [], [], False
+    folded: dict = {
+        metric: ({}, set(), [], [], [False]) for metric in metrics
+    }  # points, sources, firsts, lasts, estimated
     for row in grouped:
+        points, sources, firsts, lasts, estimated = folded[
+            row["metric"] if by_metric else None
+        ]
         sources.add(row["source"])
         firsts.append(row["first"])
         lasts.append(row["last"])
-        estimated = estimated or bool(row["flag"])
+        estimated[0] = estimated[0] or bool(row["flag"])
         if row["value"] is None:
             continue
         key = (row["account_id"], _bucket_value(row["bucket"], granularity, tz))
-        entry = folded.setdefault(key, [None, False])
+        entry = points.setdefault(key, [None, False])
         value = row["value"]
         if entry[0] is not None:
             value = entry[0] + value if total else max(entry[0], value)
         entry[0], entry[1] = value, entry[1] or bool(row["flag"])
-    points = [
-        Point(account_id, at, _tidy(value), flag)
-        for (account_id, at), (value, flag) in folded.items()
-    ]
-    provenance = Provenance(
-        sources=tuple(sorted(sources)),
-        first_fetched=min(firsts) if firsts else None,
-        last_fetched=max(lasts) if lasts else None,
-        estimated=estimated,
-    )
-    return Series(points, provenance)
+    return {
+        metric: Series(
+            [
+                Point(account_id, at, _tidy(value), flag)
+                for (account_id, at), (value, flag) in points.items()
+            ],
+            Provenance(
+                sources=tuple(sorted(sources)),
+                first_fetched=min(firsts) if firsts else None,
+                last_fetched=max(lasts) if lasts else None,
+                estimated=estimated[0],
+            ),
+        )
+        for metric, (points, sources, firsts, lasts, estimated) in folded.items()
+    }
 
 
-Level = Literal["account", "items"]
+#: How per-period values derived from readings are described.
+DERIVED_FROM_READINGS = (
+    "derived from readings: the last reading of each period minus the last "
+    "reading of the period before"
+)
 
 
 def snapshot_deltas(
@@ -320,28 +405,55 @@ def snapshot_deltas(
     granularity: Granularity = "day",
     level: Level = "items",
     item_id: int | None = None,
-    derived: str = "derived from readings: the last reading of each period "
-    "minus the last reading of the period before",
+    derived: str = DERIVED_FROM_READINGS,
 ) -> Series:
-    """Per-period growth of a counter, derived from its readings in SQL.
+    """Per-period growth of one counter; see `snapshot_deltas_by_metric`."""
+    return snapshot_deltas_by_metric(
+        account_ids=account_ids,
+        metrics=[metric],
+        start=start,
+        end=end,
+        tz=tz,
+        granularity=granularity,
+        level=level,
+        item_id=item_id,
+        derived=derived,
+    )[metric]
+
+
+def snapshot_deltas_by_metric(
+    *,
+    account_ids: list[int],
+    metrics: list[str],
+    start: dt.date,
+    end: dt.date,
+    tz: ZoneInfo,
+    granularity: Granularity = "day",
+    level: Level = "items",
+    item_id: int | None = None,
+    derived: str = DERIVED_FROM_READINGS,
+) -> dict[str, Series]:
+    """Per-period growth of counters, derived from their readings in SQL.
 
     For platforms that give counters only (TikTok and Instagram item
     metrics), each counter's last reading per bucket minus its last reading
-    in the bucket before, summed per account and bucket: per item (`level`
-    "items", or the one `item_id`) or the account's own counter ("account").
+    in the bucket before, summed per metric, account and bucket: per item
+    (`level` "items", or the one `item_id`) or the account's own counter
+    ("account", which includes the item totals of `ITEM_TOTAL_METRICS`).
     An item first read in the bucket it was published in counts whole (it
     had nothing before). A bucket whose previous bucket has no reading is a
     gap, not a guess; with "reading", each reading's growth over the one
     before it.
 
     The database does the work: GROUP BY bucket for the last readings, LAG()
-    over each counter's buckets, then SUM per account and bucket; only one
-    row per (account, bucket, previous bucket) reaches Python.
+    over each counter's buckets, then SUM per metric, account and bucket;
+    only one row per (metric, account, bucket, previous bucket) reaches
+    Python. Two queries whatever the number of metrics.
     """
     first, after = _moments(_lookback(start, granularity), end, tz)
     rows = MetricSnapshot.objects.filter(
         account_id__in=account_ids,
-        metric=metric,
+        metric__in=metrics,
         fetched_at__gte=first,
         fetched_at__lt=after,
     ).exclude(value_int__isnull=True, value_float__isnull=True)
@@ -357,14 +469,14 @@ def snapshot_deltas(
     )
     inner = (
         rows.annotate(bucket=bucket)
-        .values("account_id", "item_id", "bucket")
+        .values("metric", "account_id", "item_id", "bucket")
         .annotate(value=Max(_numeric()), flag=_flag())
         .order_by()
     )
     sql, params = inner.query.sql_with_params()
     q = connection.ops.quote_name
-    account, item, b, value, flag = (
-        q(n) for n in ("account_id", "item_id", "bucket", "value", "flag")
+    metric, account, item, b, value, flag = (
+        q(n) for n in ("metric", "account_id", "item_id", "bucket", "value", "flag")
     )
     first_read, first_params = "", ()
     if not reading and level == "items":
@@ -388,34 +500,33 @@ def snapshot_deltas(
         )
         items_sql, first_params = published.query.sql_with_params()
         first_read = f" OR EXISTS ({items_sql})"
-    window = f"OVER (PARTITION BY g.{account}, g.{item} ORDER BY g.{b})"
+    window = f"OVER (PARTITION BY g.{metric}, g.{account}, g.{item} ORDER BY g.{b})"
     query = f"""
-        SELECT d.{account}, d.{b}, d.prev_bucket,
+        SELECT d.{metric}, d.{account}, d.{b}, d.prev_bucket,
                SUM(CASE WHEN d.prev_value IS NULL THEN d.{value}
                         ELSE d.{value} - d.prev_value END),
                MAX(CASE WHEN d.{flag} = 1 OR d.prev_flag = 1 THEN 1 ELSE 0 END)
         FROM (
-            SELECT g.{account}, g.{item}, g.{b}, g.{value}, g.{flag},
+            SELECT g.{metric}, g.{account}, g.{item}, g.{b}, g.{value}, g.{flag},
                    LAG(g.{value}) {window} AS prev_value,
                    LAG(g.{flag}) {window} AS prev_flag,
                    LAG(g.{b}) {window} AS prev_bucket
             FROM ({sql}) g
         ) d
         WHERE d.prev_value IS NOT NULL{first_read}
-        GROUP BY d.{account}, d.{b}, d.prev_bucket
-        ORDER BY d.{account}, d.{b}
+        GROUP BY d.{metric}, d.{account}, d.{b}, d.prev_bucket
     """
     params = (*params, *first_params)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         grouped = cursor.fetchall()
     lowest = _first_bucket(start, granularity, tz)
-    sums: dict[tuple[int, dt.date | dt.datetime], list] = {}
-    for account_id, raw, raw_previous, total, est in grouped:
+    sums: dict[tuple[str, int, dt.date | dt.datetime], list] = {}
+    for name, account_id, raw, raw_previous, total, est in grouped:
         at = _raw_bucket(raw, granularity, tz)
         if total is None or at < lowest:
             continue
-        entry = sums.setdefault((account_id, at), [0.0, 0.0, False, False])
+        entry = sums.setdefault((name, account_id, at), [0.0, 0.0, False, False])
         if raw_previous is None:
             entry[1] += total  # items first read where they were published
         elif reading or _raw_bucket(raw_previous, granularity, tz) == _step_back(
@@ -426,14 +537,17 @@ def snapshot_deltas(
         else:
             continue  # growth over several buckets belongs to none of them
         entry[3] = entry[3] or bool(est)
-    points = [
-        Point(account_id, at, _tidy(delta + new), estimated)
-        for (account_id, at), (delta, new, adjacent, estimated) in sorted(
-            sums.items(), key=lambda pair: (pair[0][0], pair[0][1])
-        )
-        if adjacent
-    ]
-    return Series(points, _provenance(rows, derived=derived))
+    points: dict[str, list[Point]] = {name: [] for name in metrics}
+    for (name, account_id, at), (delta, new, adjacent, estimated) in sorted(
+        sums.items()
+    ):
+        if adjacent:
+            points[name].append(Point(account_id, at, _tidy(delta + new), estimated))
+    provenance = _provenance_by_metric(rows, derived=derived)
+    return {
+        name: Series(points[name], provenance.get(name, Provenance(derived=derived)))
+        for name in metrics
+    }
 
 
 #: How far before a range of readings its first reading's predecessor is
@@ -649,18 +763,23 @@ def items_published_count(
 
 
 def daily_totals_by_account(
-    *, account_ids: list[int], metrics: list[str], start: dt.date, end: dt.date
+    *,
+    account_ids: list[int],
+    metrics: list[str],
+    start: dt.date,
+    end: dt.date,
+    level: Level = "account",
+    anchor: str | None = None,
 ) -> dict[tuple[int, str], float | int]:
-    """Sum of per-day item values per (account, metric) over a period."""
+    """Sum of per-day values per (account, metric) over a period.
+
+    `level` and `anchor` as in `daily_series_by_metric`.
+    """
     rows = (
-        DailyMetric.objects.filter(
-            account_id__in=account_ids,
-            metric__in=metrics,
-            day__range=(start, end),
-            item__isnull=False,
-        )
+        _daily_rows(account_ids, metrics, start, end, level=level, anchor=anchor)
         .values("account_id", "metric")
         .annotate(total=Sum(_numeric()))
+        .order_by()
     )
     return {
         (row["account_id"], row["metric"]): _tidy(row["total"])

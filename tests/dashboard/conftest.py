@@ -10,6 +10,7 @@ from platforms.services.storage import (
     MetricValue,
     daily_values_upsert,
     distributions_upsert,
+    item_totals_upsert,
     items_upsert,
     snapshots_upsert,
 )
@@ -46,14 +47,15 @@ def populate(account, *, items: int = 5, days: int = 30):
             ("comment_count", 1),
         )
     ]
+    # The channel's own day rows, as YouTube's channel report gives them:
+    # the sum over its videos.
+    channel: dict[tuple[str, dt.date], int] = {}
+    for value in daily:
+        key = (value.metric, value.day)
+        channel[key] = channel.get(key, 0) + value.value
     daily += [
-        MetricValue(
-            "view_count",
-            500 + d,
-            "youtubeAnalytics.reports",
-            day=today - dt.timedelta(days=d),
-        )
-        for d in range(days)
+        MetricValue(metric, total, "youtubeAnalytics.reports", day=day)
+        for (metric, day), total in channel.items()
     ]
     daily_values_upsert(account=account, values=daily, fetched_at=now)
     for d in range(0, days, 7):
@@ -68,6 +70,7 @@ def populate(account, *, items: int = 5, days: int = 30):
             for i, pk in enumerate(ids.values())
         ]
         snapshots_upsert(account=account, values=values, fetched_at=at)
+        item_totals_upsert(account=account, fetched_at=at)  # as a run ends
     first = next(iter(ids.values()))
     country = DistributionData(
         kind="country",
@@ -126,9 +129,9 @@ def populate_counters(account, *, items: int = 3, days: int = 20, scale: int = 1
                 ),
                 MetricValue("comment_count", (10 + grown) * scale, source, item_id=pk),
             ]
-        snapshots_upsert(
-            account=account, values=values, fetched_at=now - dt.timedelta(days=d)
-        )
+        at = now - dt.timedelta(days=d)
+        snapshots_upsert(account=account, values=values, fetched_at=at)
+        item_totals_upsert(account=account, fetched_at=at)  # as a run ends
     return pks
 
 

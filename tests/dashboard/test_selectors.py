@@ -37,14 +37,63 @@ def test_it_sums_item_days_per_week(youtube_account, item_ids):
         for d in range(7)
     ]
     daily_values_upsert(account=youtube_account, values=values, fetched_at=T0)
-    weekly = selectors.item_daily_totals(
-        account_ids=[youtube_account.pk],
-        metric="view_count",
-        start=dt.date(2026, 3, 1),
-        end=dt.date(2026, 3, 31),
-        granularity="week",
+    kwargs = {
+        "account_ids": [youtube_account.pk],
+        "metrics": ["view_count", "like_count"],
+        "start": dt.date(2026, 3, 1),
+        "end": dt.date(2026, 3, 31),
+        "granularity": "week",
+    }
+    weekly = selectors.daily_series_by_metric(**kwargs, level="items")
+    assert [(p.bucket, p.value) for p in weekly["view_count"].points] == [
+        (dt.date(2026, 3, 2), 420)
+    ]
+    assert weekly["view_count"].provenance.sources == ("reports",)
+    assert not weekly["like_count"]
+    # The channel itself has no day rows: nothing at account level.
+    assert not selectors.daily_series_by_metric(**kwargs)["view_count"]
+
+
+def test_an_anchor_keeps_each_accounts_metrics_at_one_level(
+    youtube_account, tiktok_account
+):
+    day = dt.date(2026, 3, 2)
+    daily_values_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue("view_count", 100, "channel", day=day),
+            MetricValue("like_count", 7, "channel", day=day),
+        ],
+        fetched_at=T0,
     )
-    assert [(p.bucket, p.value) for p in weekly.points] == [(dt.date(2026, 3, 2), 420)]
+    # Likes without views: this account's views are to come from elsewhere,
+    # and so must its likes.
+    daily_values_upsert(
+        account=tiktok_account,
+        values=[MetricValue("like_count", 3, "business", day=day)],
+        fetched_at=T0,
+    )
+    kwargs = {
+        "account_ids": [youtube_account.pk, tiktok_account.pk],
+        "metrics": ["view_count", "like_count"],
+        "start": day,
+        "end": day,
+    }
+    anchored = selectors.daily_series_by_metric(**kwargs, anchor="view_count")
+    assert [(p.account_id, p.value) for p in anchored["like_count"].points] == [
+        (youtube_account.pk, 7)
+    ]
+    assert anchored["like_count"].provenance.sources == ("channel",)
+    totals = selectors.daily_totals_by_account(**kwargs, anchor="view_count")
+    assert totals == {
+        (youtube_account.pk, "view_count"): 100,
+        (youtube_account.pk, "like_count"): 7,
+    }
+    free = selectors.daily_series_by_metric(**kwargs)
+    assert {p.account_id for p in free["like_count"].points} == {
+        youtube_account.pk,
+        tiktok_account.pk,
+    }
 
 
 def test_it_leaves_out_missing_values(youtube_account):
