@@ -295,7 +295,7 @@ def item_totals_upsert(
     """
     fresh_since = fresh_since or fetched_at
     previous = MetricSnapshot.objects.filter(
-        account=account,
+        account_id=account.pk,
         item__isnull=True,
         metric__in=list(ITEM_TOTAL_METRICS.values()),
         fetched_at__lt=fetched_at,
