@@ -124,9 +124,31 @@ class Sandbox:
         ]
         return service.issue_for(account, scopes)
 
+    def set_visibility(
+        self, platform: str, item_id: str, visibility: str
+    ) -> dict[str, str]:
+        """The creator deletes ("deleted"), privatises ("private") or
+        republishes ("public") an item; every reply serves it so from now on.
+
+        YouTube shows a deleted or private video as a placeholder in the
+        uploads playlist and leaves it out of videos.list; TikTok and
+        Instagram leave it out everywhere (a listing page comes back short).
+        """
+        name = {"google": "youtube", "facebook": "instagram"}.get(platform, platform)
+        if name not in {"tiktok", "youtube", "instagram"}:
+            raise ValueError(f"unknown platform {platform!r}")
+        item = self.world.set_visibility(name, str(item_id), visibility)
+        return {
+            "platform": name,
+            "item": item.external_id,
+            "visibility": visibility,
+        }
+
     def reset(self) -> None:
-        """Back to the start: tokens, faults, limits, quota, log and clock."""
+        """Back to the start: tokens, faults, limits, quota, log, clock and
+        item visibility."""
         self._configure_clock()
+        self.world.reset_visibility()
         self.tokens.clear()
         self.faults.clear()
         self.windows.clear()
@@ -163,6 +185,7 @@ class Sandbox:
                 for platform in ("tiktok", "youtube", "instagram")
             },
             "faults": [r.as_dict() for r in self.faults.rules()],
+            "visibility": self.world.changed_visibility(),
             "quota": self.quota.snapshot(),
             "requests": self.requests.counts(),
             "throttled": self.requests.throttled_count(),
@@ -225,7 +248,10 @@ class Sandbox:
             self._log(request, 0, False, fault.kind if fault else "drop")
             raise
         self._log(
-            request, response.status, response.throttled, fault.kind if fault else None
+            request,
+            response.status,
+            response.throttled,
+            fault.kind if fault else request.fault,
         )
         return response
 

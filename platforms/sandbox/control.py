@@ -1,4 +1,5 @@
-"""Control endpoints under /_sandbox/: state, clock, faults, request log, tokens."""
+"""Control endpoints under /_sandbox/: state, clock, faults, request log,
+tokens and item visibility."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Control(Service):
         r("_sandbox", "GET", r"/requests", "sandbox.requests", self.requests, "sandbox")
         r("_sandbox", "POST", r"/reset", "sandbox.reset", self.reset_all, "sandbox")
         r("_sandbox", "POST", r"/tokens", "sandbox.tokens", self.tokens, "sandbox")
+        r("_sandbox", "POST", r"/items", "sandbox.items", self.items, "sandbox")
 
     def not_found(self, request: Request) -> Response:
         return json_response({"error": f"no control endpoint {request.path}"}, 404)
@@ -118,6 +120,22 @@ class Control(Service):
                 body["platform"], body["account"], body.get("scopes")
             )
         except (KeyError, IndexError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(reply)
+
+    def items(self, request: Request) -> Response:
+        """{"platform", "item", "visibility"}: delete, privatise or republish."""
+        try:
+            body = self._body(request)
+            missing = [k for k in ("platform", "item", "visibility") if k not in body]
+            if missing:
+                raise ValueError(f"missing {', '.join(missing)}")
+            reply = self.sb.set_visibility(
+                str(body["platform"]), str(body["item"]), str(body["visibility"])
+            )
+        except KeyError as exc:
+            return json_response({"error": exc.args[0]}, 404)
+        except ValueError as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response(reply)
 

@@ -218,3 +218,163 @@ def test_the_clock_runs_faster_when_asked(time_machine):
     assert clock.now_datetime().isoformat() == "2026-06-15T14:01:00+00:00"
     with pytest.raises(ValueError):
         clock.set_speed(0)
+
+
+# --- item visibility ---------------------------------------------------------
+
+
+def _youtube(sb, client):
+    """(uploads playlist entries by id, ids videos.list returns) of youtube-0."""
+    account = sb.world.accounts("youtube")[0]
+    token = sb.issue_tokens("youtube", account.id)["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    entries = client.get(
+        "/google-apis/youtube/v3/playlistItems",
+        params={
+            "part": "snippet,status",
+            "playlistId": "UU" + account.external_id[2:],
+            "maxResults": 20,
+        },
+        headers=headers,
+    ).json()["items"]
+    by_id = {e["snippet"]["resourceId"]["videoId"]: e for e in entries}
+    found = client.get(
+        "/google-apis/youtube/v3/videos",
+        params={"part": "id", "id": ",".join(by_id)},
+        headers=headers,
+    ).json()["items"]
+    return by_id, {v["id"] for v in found}
+
+
+def test_it_deletes_privatises_and_republishes_a_youtube_video(sb, client):
+    by_id, listed = _youtube(sb, client)
+    video = next(v for v in by_id if v in listed)
+
+    deleted = client.post(
+        "/_sandbox/items",
+        json={"platform": "youtube", "item": video, "visibility": "deleted"},
+    )
+    gone_entries, gone_listed = _youtube(sb, client)
+    sb.set_visibility("youtube", video, "private")
+    private_entries, private_listed = _youtube(sb, client)
+    client.post(
+        "/_sandbox/items",
+        json={"platform": "youtube", "item": video, "visibility": "public"},
+    )
+    back_entries, back_listed = _youtube(sb, client)
+
+    assert deleted.status_code == 200
+    assert deleted.json() == {
+        "platform": "youtube",
+        "item": video,
+        "visibility": "deleted",
+    }
+    # A placeholder stays in the uploads playlist; videos.list leaves it out.
+    assert gone_entries[video]["snippet"]["title"] == "Deleted video"
+    assert video not in gone_listed
+    assert gone_listed == listed - {video}
+    assert private_entries[video]["snippet"]["title"] == "Private video"
+    assert private_entries[video]["status"]["privacyStatus"] == "private"
+    assert video not in private_listed
+    assert back_entries[video] == by_id[video]
+    assert back_listed == listed
+
+
+def test_it_republishes_the_worlds_own_deleted_video(sb, client):
+    from platforms.sandbox.core import world as w
+
+    account = sb.world.accounts("youtube")[0]
+    placeholder = sb.world.item(account, w.DELETED).external_id
+    _, before = _youtube(sb, client)
+
+    sb.set_visibility("youtube", placeholder, "public")
+    _, after = _youtube(sb, client)
+
+    assert placeholder not in before
+    assert after == before | {placeholder}
+
+
+def test_it_takes_deleted_tiktok_and_instagram_items_out_of_every_reply(sb, client):
+    tiktok = sb.world.accounts("tiktok")[0]
+    tt_headers = {
+        "Authorization": "Bearer " + sb.issue_tokens("tiktok", 0)["access_token"]
+    }
+    video = sb.world.item(tiktok, 1).external_id
+    instagram = sb.world.accounts("instagram")[0]
+    ig_token = sb.issue_tokens("instagram", 0)["access_token"]
+    post = sb.world.item(instagram, 1).external_id
+
+    def tiktok_ids():
+        listed = client.post(
+            "/tiktok-open/v2/video/list/",
+            params={"fields": "id"},
+            json={"max_count": 5},
+            headers=tt_headers,
+        ).json()["data"]
+        queried = client.post(
+            "/tiktok-open/v2/video/query/",
+            params={"fields": "id"},
+            json={"filters": {"video_ids": [video]}},
+            headers=tt_headers,
+        ).json()["data"]
+        return [v["id"] for v in listed["videos"]], [v["id"] for v in queried["videos"]]
+
+    def instagram_ids():
+        listed = client.get(
+            f"/facebook-graph/v25.0/{instagram.external_id}/media",
+            params={"fields": "id", "limit": 5, "access_token": ig_token},
+        ).json()
+        single = client.get(
+            f"/facebook-graph/v25.0/{post}",
+            params={"fields": "id", "access_token": ig_token},
+        ).json()
+        return [m["id"] for m in listed["data"]], listed["paging"], single
+
+    tt_before, ig_before = tiktok_ids(), instagram_ids()
+    sb.set_visibility("tiktok", video, "deleted")
+    sb.set_visibility("facebook", post, "private")
+    tt_gone, ig_gone = tiktok_ids(), instagram_ids()
+    sb.set_visibility("tiktok", video, "public")
+    sb.set_visibility("instagram", post, "public")
+
+    assert video in tt_before[0] and tt_before[1] == [video]
+    # The page comes back one short; paging goes on as before.
+    assert tt_gone == ([i for i in tt_before[0] if i != video], [])
+    assert post in ig_before[0] and ig_before[2] == {"id": post}
+    assert ig_gone[0] == [i for i in ig_before[0] if i != post]
+    assert ig_gone[1]["cursors"] == ig_before[1]["cursors"]
+    assert ig_gone[2]["error"]["error_subcode"] == 33
+    assert (tiktok_ids(), instagram_ids()) == (tt_before, ig_before)
+
+
+def test_item_visibility_shows_in_state_and_reset_undoes_it(sb, client):
+    by_id, listed = _youtube(sb, client)
+    video = next(v for v in by_id if v in listed)
+    sb.set_visibility("youtube", video, "deleted")
+
+    state = client.get("/_sandbox/state").json()
+    client.post("/_sandbox/reset")
+
+    assert state["visibility"] == [
+        {"platform": "youtube", "item": video, "visibility": "deleted"}
+    ]
+    assert _youtube(sb, client) == (by_id, listed)
+    assert client.get("/_sandbox/state").json()["visibility"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"platform": "youtube", "item": "AAAAAAAAAAA", "visibility": "deleted"}, 404),
+        ({"platform": "youtube", "item": "x", "visibility": "hidden"}, 400),
+        ({"platform": "myspace", "item": "x", "visibility": "deleted"}, 400),
+        ({"platform": "youtube", "visibility": "deleted"}, 400),
+        (["not", "an", "object"], 400),
+    ],
+)
+def test_it_refuses_bad_visibility_changes(sb, client, body, status):
+    reply = client.post("/_sandbox/items", json=body)
+
+    assert reply.status_code == status
+    assert reply.json()["error"]
+    assert sb.world.changed_visibility() == []

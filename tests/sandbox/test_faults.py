@@ -247,3 +247,155 @@ def test_it_manages_faults_over_the_control_endpoint(sb, client, yt):
     assert failing == 502
     assert videos(client, yt).status_code == 200
     assert client.post("/_sandbox/faults", json={"kind": "nonsense"}).status_code == 400
+
+
+# --- paging faults --------------------------------------------------------
+
+LISTING_ENDPOINTS = {
+    "tiktok": "tiktok.video.list",
+    "youtube": "youtube.playlistItems",
+    "instagram": "graph.ig_media",
+}
+
+
+class Listing:
+    """One page at a time of a platform's listing, as a client follows it."""
+
+    def __init__(self, sb: Sandbox, client: httpx.Client, platform: str, size=10):
+        self.client, self.platform, self.size = client, platform, size
+        account = sb.world.accounts(platform)[0]
+        self.token = sb.issue_tokens(platform, account.id)["access_token"]
+        self.account = account
+
+    def page(self, cursor=None) -> dict:
+        """{"ids", "next", "more"} of the page at `cursor` (None: the first)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if self.platform == "tiktok":
+            body = {"max_count": self.size} | ({"cursor": cursor} if cursor else {})
+            data = self.client.post(
+                "/tiktok-open/v2/video/list/",
+                params={"fields": "id"},
+                json=body,
+                headers=headers,
+            ).json()["data"]
+            ids = [v["id"] for v in data["videos"]]
+            return {"ids": ids, "next": data["cursor"], "more": data["has_more"]}
+        if self.platform == "youtube":
+            params = {
+                "part": "contentDetails",
+                "playlistId": "UU" + self.account.external_id[2:],
+                "maxResults": self.size,
+            } | ({"pageToken": cursor} if cursor else {})
+            body = self.client.get(
+                "/google-apis/youtube/v3/playlistItems", params=params, headers=headers
+            ).json()
+            ids = [i["contentDetails"]["videoId"] for i in body["items"]]
+            token = body.get("nextPageToken")
+            return {"ids": ids, "next": token, "more": token is not None}
+        params = {"fields": "id", "limit": self.size, "access_token": self.token}
+        body = self.client.get(
+            f"/facebook-graph/v25.0/{self.account.external_id}/media",
+            params=params | ({"after": cursor} if cursor else {}),
+        ).json()
+        paging = body.get("paging", {})
+        return {
+            "ids": [m["id"] for m in body["data"]],
+            "next": paging.get("cursors", {}).get("after"),
+            "more": "next" in paging,
+        }
+
+    def walk(self, pages: int) -> list[dict]:
+        """Up to `pages` pages, each following the cursor the last one gave."""
+        found, cursor = [], None
+        for _ in range(pages):
+            page = self.page(cursor) | {"sent": cursor}
+            found.append(page)
+            if not page["more"]:
+                break
+            cursor = page["next"]
+        return found
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "youtube", "instagram"])
+def test_it_repeats_the_cursor_it_was_given(sb, client, platform):
+    listing = Listing(sb, client, platform)
+    clean = listing.walk(3)
+    added = client.post(
+        "/_sandbox/faults",
+        json={
+            "kind": "repeat_cursor",
+            "platform": platform,
+            "endpoint": LISTING_ENDPOINTS[platform],
+        },
+    )
+
+    first, second, third = listing.walk(3)
+
+    assert added.status_code == 200
+    assert added.json()["rules"][0]["kind"] == "repeat_cursor"
+    # The first page has no cursor to repeat: it is the real one.
+    assert first == clean[0]
+    # Later pages carry their real items but hand back the cursor they got.
+    assert second["ids"] == clean[1]["ids"]
+    assert second["next"] == second["sent"] == first["next"]
+    assert second["more"] is True
+    assert third["sent"] == third["next"] == first["next"]
+    assert third["ids"] == clean[1]["ids"]
+    assert sb.faults.rules()[0].fired == 2
+    logged = [r["fault"] for r in sb.requests.recent(platform=platform)]
+    assert logged[-3:] == [None, "repeat_cursor", "repeat_cursor"]
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "youtube", "instagram"])
+def test_it_sends_an_empty_page_that_still_promises_more(sb, client, platform):
+    listing = Listing(sb, client, platform)
+    clean = listing.walk(3)
+    client.post(
+        "/_sandbox/faults",
+        json={
+            "kind": "empty_page",
+            "platform": platform,
+            "endpoint": LISTING_ENDPOINTS[platform],
+            "count": 1,
+        },
+    )
+
+    first, empty, after = listing.walk(3)
+
+    assert first == clean[0]
+    assert empty["ids"] == [] and empty["more"] is True
+    # Its cursor moves on as the full page's would (its items were skipped).
+    assert empty["next"] == clean[1]["next"]
+    assert after == clean[2]
+    assert sb.faults.rules()[0].fired == 1
+
+
+def test_paging_faults_leave_other_listings_and_first_pages_alone(sb, client):
+    sb.faults.add("empty_page", platform="youtube")
+    sb.faults.add("repeat_cursor", platform="tiktok", endpoint="tiktok.user.info")
+    tiktok = Listing(sb, client, "tiktok").walk(4)
+    youtube = Listing(sb, client, "youtube").walk(1)
+
+    assert all(page["ids"] for page in tiktok)
+    assert len({page["next"] for page in tiktok}) == len(tiktok)
+    assert youtube[0]["ids"]
+    assert [r.seen for r in sb.faults.rules()] == [0, 0]
+
+
+def test_paging_faults_fire_at_their_rate_deterministically():
+    def empty_pages(seed):
+        sandbox = Sandbox(seed=seed, config={"clock": {"frozen_at": "2026-06-15"}})
+        sandbox.faults.add("empty_page", platform="youtube", rate=0.5)
+        http = httpx.Client(
+            transport=sandbox.transport(), base_url="http://sandbox.test"
+        )
+        pages = Listing(sandbox, http, "youtube", size=4).walk(40)[1:]
+        return [not page["ids"] for page in pages]
+
+    first, again, other = empty_pages(11), empty_pages(11), empty_pages(12)
+
+    # 120 items, 4 a page; an empty last page adds one to follow.
+    assert len(first) in (29, 30)
+    assert first == again
+    assert first != other
+    assert 6 <= sum(first) <= 23

@@ -2,6 +2,10 @@
 
 A rule fires for the n-th matching request when unit(seed, rule, n) < rate,
 so the same sequence of requests meets the same faults on every run.
+
+Paging faults (`repeat_cursor`, `empty_page`) are not decided per request:
+the listing handlers ask for them (`paging`) only for a page that continues
+a listing, since a first page has no cursor to repeat.
 """
 
 from __future__ import annotations
@@ -26,9 +30,14 @@ KINDS = {
     "throttle_in_200",
     "revoke_token",
     "refresh_reuse_detection",
+    "repeat_cursor",
+    "empty_page",
 }
 TERMINAL = {"status_500", "timeout", "drop", "burst_429", "throttle_in_200"}
 BODY = {"malformed_json", "truncated_json"}
+# Listing replies that page wrongly: the cursor given comes back as the next
+# one, or a page has no items while more are promised.
+PAGING = {"repeat_cursor", "empty_page"}
 
 
 @dataclass
@@ -161,7 +170,7 @@ class FaultInjector:
             return decision
         with self._lock:
             for rule in self._rules:
-                if rule.kind == "refresh_reuse_detection":
+                if rule.kind == "refresh_reuse_detection" or rule.kind in PAGING:
                     continue
                 if not rule.matches(platform, endpoint):
                     continue
@@ -169,14 +178,33 @@ class FaultInjector:
                     rule.burst_left -= 1
                     decision.terminal = decision.terminal or rule
                     continue
-                if rule.count is not None and rule.fired >= rule.count:
-                    continue
-                rule.seen += 1
-                if unit(self.seed, "fault", rule.id, rule.seen) >= rule.rate:
-                    continue
-                rule.fired += 1
-                self._apply(rule, decision)
+                if self._fires(rule):
+                    self._apply(rule, decision)
         return decision
+
+    def paging(self, platform: str, endpoint: str) -> str | None:
+        """The paging fault for a page that continues a listing, if one fires."""
+        if not self._rules:
+            return None
+        with self._lock:
+            for rule in self._rules:
+                if (
+                    rule.kind in PAGING
+                    and rule.matches(platform, endpoint)
+                    and self._fires(rule)
+                ):
+                    return rule.kind
+        return None
+
+    def _fires(self, rule: FaultRule) -> bool:
+        """Count one matching request; True when the rule fires for it."""
+        if rule.count is not None and rule.fired >= rule.count:
+            return False
+        rule.seen += 1
+        if unit(self.seed, "fault", rule.id, rule.seen) >= rule.rate:
+            return False
+        rule.fired += 1
+        return True
 
     def _apply(self, rule: FaultRule, decision: Decision) -> None:
         if rule.kind == "latency":

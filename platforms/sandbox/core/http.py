@@ -51,6 +51,8 @@ class Request:
         self.platform = ""
         self.endpoint = ""
         self.token: str | None = None
+        # A fault the handler applied itself (a paging fault), for the log.
+        self.fault: str | None = None
 
     def header(self, name: str, default: str = "") -> str:
         key = "HTTP_" + name.upper().replace("-", "_")

@@ -81,6 +81,13 @@ class Service:
         """The endpoint name; a service may refine it from the parameters."""
         return route.endpoint
 
+    def page_fault(self, request: Request) -> str | None:
+        """The paging fault for a page continuing a listing (`repeat_cursor`,
+        `empty_page`), or None; the request log records it."""
+        kind = self.sb.faults.paging(request.platform, request.endpoint)
+        request.fault = request.fault or kind
+        return kind
+
     # Platform-specific replies used by the router and the fault injector.
 
     def token_of(self, request: Request) -> str | None:

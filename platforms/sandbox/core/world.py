@@ -19,6 +19,7 @@ from typing import Any
 PLATFORMS = ("tiktok", "youtube", "instagram")
 BRANDS = {"tiktok": "TikTok", "youtube": "YouTube", "instagram": "Instagram"}
 DAY = 86400.0
+VISIBILITIES = ("public", "private", "deleted")
 
 # Item indexes (0 = newest) that carry an edge case on every account.
 NEWEST, HIDDEN_LIKES, COMMENTS_OFF, DELETED, PRIVATE, EMOJI, RTL, LONG, HUGE = range(9)
@@ -137,6 +138,11 @@ class Item:
     def is_visible(self, now: float) -> bool:
         return self.posted_at <= now
 
+    @property
+    def public(self) -> bool:
+        """Neither deleted nor private: what the APIs show to everyone."""
+        return not (self.deleted or self.private)
+
 
 class World:
     """All sandbox accounts and a lazy view of their items."""
@@ -167,6 +173,9 @@ class World:
             (a.platform, a.external_id): a for a in self._by_id.values()
         }
         self.item = lru_cache(maxsize=65536)(self._make_item)
+        # Visibility the creator changed (set_visibility), by (platform, id);
+        # a change clears the item cache, so reads cost nothing extra.
+        self._changed: dict[tuple[str, str], str] = {}
         # Binary searches hit the same few posting times over and over.
         self._posted: dict[tuple[str, int], float] = {}
 
@@ -278,6 +287,34 @@ class World:
             return None
         return self.item(accounts[account_index], index)
 
+    def set_visibility(self, platform: str, external_id: str, visibility: str) -> Item:
+        """The creator deletes, privatises or republishes an item.
+
+        "public" also republishes the world's own deleted and private
+        placeholders. Raises ValueError for an unknown visibility and
+        KeyError for an unknown item.
+        """
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+        if self.item_by_external(platform, external_id) is None:
+            raise KeyError(f"no sandbox {platform} item {external_id!r}")
+        self._changed[(platform, external_id)] = visibility
+        self.item.cache_clear()
+        item = self.item_by_external(platform, external_id)
+        assert item is not None
+        return item
+
+    def changed_visibility(self) -> list[dict[str, str]]:
+        return [
+            {"platform": platform, "item": external_id, "visibility": visibility}
+            for (platform, external_id), visibility in self._changed.items()
+        ]
+
+    def reset_visibility(self) -> None:
+        if self._changed:
+            self._changed.clear()
+            self.item.cache_clear()
+
     def _make_item(self, account: Account, index: int) -> Item:
         platform = account.platform
         rng = random.Random(stable_hash(self.seed, "item", account.id, index))
@@ -306,10 +343,16 @@ class World:
                 media_type, product_type = "IMAGE", "FEED"
             elif roll < 0.6:
                 media_type, product_type = "CAROUSEL_ALBUM", "FEED"
+        external_id = encode_item_id(self.seed, platform, account.index, index)
+        deleted = platform == "youtube" and index == DELETED
+        private = platform == "youtube" and index == PRIVATE
+        changed = self._changed.get((platform, external_id)) if self._changed else None
+        if changed is not None:
+            deleted, private = changed == "deleted", changed == "private"
         return Item(
             account=account,
             index=index,
-            external_id=encode_item_id(self.seed, platform, account.index, index),
+            external_id=external_id,
             posted_at=self.posted_at(account, index),
             final_views=final_views,
             tau_days=rng.uniform(1.5, 8.0),
@@ -321,8 +364,8 @@ class World:
             caption=caption,
             hidden_likes=index == HIDDEN_LIKES,
             comments_off=index == COMMENTS_OFF,
-            deleted=platform == "youtube" and index == DELETED,
-            private=platform == "youtube" and index == PRIVATE,
+            deleted=deleted,
+            private=private,
             media_type=media_type,
             product_type=product_type,
         )

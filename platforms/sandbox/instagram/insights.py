@@ -65,6 +65,7 @@ class GraphInsights(GraphObjects):
             item is None
             or item.account.id != account.id
             or not item.is_visible(self.now)
+            or not item.public
         ):
             return self.unsupported(media_id)
         allowed = MEDIA_METRICS["REELS" if item.product_type == "REELS" else "FEED"]

@@ -162,7 +162,7 @@ class GraphObjects(GraphBase):
             if name == "media":
                 limit = int(modifiers.get("limit", "25"))
                 fields = [f for f, _, _ in parse_graph_fields(sub or "id")]
-                items = list(self._page_items(target, 0, limit))
+                items = [i for i in self._page_items(target, 0, limit) if i.public]
                 result["media"] = {
                     "data": [
                         self._media_values(item, fields, discovery=True)
@@ -254,25 +254,26 @@ class GraphObjects(GraphBase):
         elif "before" in request.query:
             parsed = read_cursor(request.query["before"])
             offset = max((parsed or 0) - limit, 0)
-        items = self._page_items(account, offset, limit)
+        page = self._page_items(account, offset, limit)
+        # Deleted or archived media leave the page short (even empty).
+        items = [item for item in page if item.public]
         total = account.item_count - self.sb.world.first_visible(account, self.now)
         paging: dict[str, Any] = {}
-        if items:
-            paging["cursors"] = {
-                "before": cursor(offset),
-                "after": cursor(offset + len(items) - 1),
-            }
+        if page:
+            fault = self.page_fault(request) if "after" in request.query else None
+            after = cursor(offset + len(page) - 1)
+            if fault == "repeat_cursor":
+                after = request.query["after"]
+            elif fault == "empty_page":
+                items = []
+            paging["cursors"] = {"before": cursor(offset), "after": after}
             base = self._self_url(request, ig_id + "/media")
             query = {
                 k: v for k, v in request.query.items() if k not in {"after", "before"}
             }
-            if offset + len(items) < total:
+            if offset + len(page) < total or fault:
                 paging["next"] = (
-                    base
-                    + "?"
-                    + urlencode(
-                        {**query, "limit": limit, "after": paging["cursors"]["after"]}
-                    )
+                    base + "?" + urlencode({**query, "limit": limit, "after": after})
                 )
             if offset > 0:
                 paging["previous"] = (
@@ -358,6 +359,7 @@ class GraphObjects(GraphBase):
             item is None
             or item.account.id != account.id
             or not item.is_visible(self.now)
+            or not item.public
         ):
             return self.unsupported(media_id)
         return self._reply(self._media_values(item, fields), headers)

@@ -195,8 +195,9 @@ class BusinessAPI(TikTokBase):
         start = first + cursor
         stop = min(start + max_count, account.item_count)
         videos = [
-            self._business_video(world.item(account, i), fields)
-            for i in range(start, stop)
+            self._business_video(item, fields)
+            for item in (world.item(account, i) for i in range(start, stop))
+            if item.public
         ]
         return self.business(
             {

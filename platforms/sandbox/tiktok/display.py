@@ -160,15 +160,23 @@ class DisplayAPI(TikTokBase):
             # Real pages are sometimes short even when more items follow.
             size = max(1, max_count - 1 - int(unit(self.sb.seed, "short", start) * 3))
         stop = min(start + size, account.item_count)
-        items = [world.item(account, i) for i in range(start, stop)]
+        page = [world.item(account, i) for i in range(start, stop)]
         next_cursor = (
-            int(items[-1].posted_at) * 1000 if items else (cursor or int(now * 1000))
+            int(page[-1].posted_at) * 1000 if page else (cursor or int(now * 1000))
         )
+        has_more = stop < account.item_count
+        # Deleted and private videos leave the page short (even empty).
+        items = [item for item in page if item.public]
+        fault = self.page_fault(request) if cursor and page else None
+        if fault == "repeat_cursor":
+            next_cursor, has_more = cursor, True
+        elif fault == "empty_page":
+            items, has_more = [], True
         return self.envelope(
             {
                 "videos": [self._video(item, fields) for item in items],
                 "cursor": next_cursor,
-                "has_more": stop < account.item_count,
+                "has_more": has_more,
             }
         )
 
@@ -195,6 +203,7 @@ class DisplayAPI(TikTokBase):
                 item
                 and item.account.id == token.account_id
                 and item.is_visible(self.now)
+                and item.public
             ):
                 videos.append(self._video(item, fields))
         return self.envelope({"videos": videos, "cursor": 0, "has_more": False})

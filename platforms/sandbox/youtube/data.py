@@ -256,6 +256,13 @@ class DataAPI(GoogleBase):
         extra: dict[str, Any] = {"_total": total}
         if stop < total:
             extra["nextPageToken"] = page_token(stop)
+        continues = "pageToken" in request.query and offset < total
+        fault = self.page_fault(request) if continues else None
+        if fault == "repeat_cursor":
+            extra["nextPageToken"] = request.query["pageToken"]
+        elif fault == "empty_page":
+            items = []
+            extra["nextPageToken"] = page_token(stop)
         if offset > 0:
             extra["prevPageToken"] = page_token(max(offset - per_page, 0))
         return self._list_reply(
