@@ -1,9 +1,11 @@
 """Dashboard pages at 1,000 items × 365 days: server time, SQL queries, bytes.
 
 Two accounts of the same creator: a YouTube one with a year of day values
-per item (and weekly counters), and a TikTok one with counters only, read
-every day for a year (its per-period values are derived from the readings).
-Every page is measured first at 100 items per account, then at 1,000.
+per item and per channel (and weekly counters), and a TikTok one with
+counters only, read every day for a year (its per-period values are derived
+from the readings). Each day's or week's readings end as a collection run
+does, with the item totals. Every page is measured first at 100 items per
+account, then at 1,000.
 
 Prints the figures; asserts only the budgets the issue sets: the payload of
 each page stays under 1 MB, and the number of SQL queries is the same at
@@ -27,6 +29,7 @@ from platforms.services.storage import (
     ItemData,
     MetricValue,
     daily_values_upsert,
+    item_totals_upsert,
     items_upsert,
     snapshots_upsert,
 )
@@ -50,8 +53,17 @@ def _items(account, first: int, last: int, now: dt.datetime) -> list[int]:
     return list(items_upsert(account=account, items=items, seen_at=now).values())
 
 
+def _day_views(n: int, d: int) -> int:
+    return 50 + (n * d) % 97
+
+
+def _day_likes(n: int, d: int) -> int:
+    return 3 + (n + d) % 11
+
+
 def _populate_daily(account, first: int, last: int, now: dt.datetime) -> int:
-    """YouTube-like: a year of day values per item, counters every week."""
+    """YouTube-like: a year of day values per item and for the channel (its
+    report sums every video, as YouTube's does), counters every week."""
     today = now.date()
     ids = _items(account, first, last, now)
 
@@ -60,11 +72,19 @@ def _populate_daily(account, first: int, last: int, now: dt.datetime) -> int:
             for d in range(DAYS):
                 day = today - dt.timedelta(days=d)
                 yield MetricValue(
-                    "view_count", 50 + (n * d) % 97, "r", item_id=pk, day=day
+                    "view_count", _day_views(n, d), "r", item_id=pk, day=day
                 )
                 yield MetricValue(
-                    "like_count", 3 + (n + d) % 11, "r", item_id=pk, day=day
+                    "like_count", _day_likes(n, d), "r", item_id=pk, day=day
                 )
+        for d in range(DAYS):
+            day = today - dt.timedelta(days=d)
+            for metric, per_item in (
+                ("view_count", _day_views),
+                ("like_count", _day_likes),
+            ):
+                total = sum(per_item(n, d) for n in range(last))
+                yield MetricValue(metric, total, "channel", day=day)
 
     daily_values_upsert(account=account, values=daily(), fetched_at=now)
     for d in range(0, DAYS, 7):
@@ -80,6 +100,7 @@ def _populate_daily(account, first: int, last: int, now: dt.datetime) -> int:
             ],
             fetched_at=now - dt.timedelta(days=d),
         )
+        item_totals_upsert(account=account, fetched_at=now - dt.timedelta(days=d))
     return ids[0]
 
 
@@ -104,6 +125,7 @@ def _populate_counters(account, first: int, last: int, now: dt.datetime) -> int:
             ],
             fetched_at=now - dt.timedelta(days=d),
         )
+        item_totals_upsert(account=account, fetched_at=now - dt.timedelta(days=d))
     return ids[0]
 
 
@@ -137,6 +159,12 @@ def test_dashboard_pages_at_scale(client, youtube_account):
         print(
             f"\n[{vendor}] populated {last} items x {DAYS} days per account "
             f"in {time.perf_counter() - started:.1f}s"
+        )
+        started = time.perf_counter()
+        item_totals_upsert(account=tiktok, fetched_at=now)
+        print(
+            f"[{vendor}] item totals at a run's end ({last} items): "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
         )
         pages = {
             "overview": reverse("dashboard:overview"),
