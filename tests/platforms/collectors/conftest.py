@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from collections.abc import Callable
 
 import pytest
 from django.conf import settings as django_settings
@@ -118,26 +116,3 @@ def collect(sb, limiter):
         )
 
     return run
-
-
-def hide_in_sandbox(sb: Sandbox, platform_id: str, **change: bool) -> Callable:
-    """The creator deletes (deleted=True) or privatises (private=True) an item.
-
-    The sandbox world then serves it as the platform would (a placeholder
-    in the uploads playlist, absent from videos.list). Returns an undo.
-    """
-    world = sb.world
-    original = world.item
-
-    def item(account, index):
-        found = original(account, index)
-        if found.external_id == platform_id:
-            return dataclasses.replace(found, **change)
-        return found
-
-    world.item = item
-
-    def undo() -> None:
-        world.item = original
-
-    return undo

@@ -10,7 +10,6 @@ import httpx
 from platforms.collectors.instagram import InstagramCollector
 from platforms.models import CollectionRun, ContentItem, ErrorLog, MetricSnapshot
 from platforms.services import collection
-from tests.platforms.collectors.conftest import hide_in_sandbox
 
 
 def execute(account, sb, limiter, kind="backfill", transport=None):
@@ -70,7 +69,7 @@ def test_youtube_deleted_video_is_marked_with_history_kept_and_a_row(
     history = MetricSnapshot.objects.filter(item=video).count()
     assert history > 0
 
-    hide_in_sandbox(sb, video.platform_item_id, deleted=True)
+    sb.set_visibility("youtube", video.platform_item_id, "deleted")
     time_machine.shift(3600)
     sb.clock.advance(3600)
     execute(account, sb, limiter, kind="scheduled")

@@ -1,19 +1,14 @@
 """A listing cut short by a paging guard never marks real items as gone.
 
-The sandbox pages correctly, so the faults are made on the wire: a
-transport between the client and the sandbox rewrites the listing replies
-(a cursor that repeats, pages that come back empty while promising more),
-and the page cap is lowered for its test. Each time the run ends partial
-with an error-log row saying why, and every item it did not reach stays
-available.
+The sandbox pages correctly unless told otherwise, so its paging faults
+make the listing go wrong (`repeat_cursor`: a page hands back the cursor it
+was given; `empty_page`: a page comes back empty while promising more), and
+the page cap is lowered for its test. Each time the run ends partial with an
+error-log row saying why, and every item it did not reach stays available.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-
-import httpx
 import pytest
 from django.utils import timezone
 
@@ -30,78 +25,12 @@ WORLD = {
     "history_days": 60,
 }
 
-Rewrite = Callable[[dict, int], dict]
-
-
-class RewriteListing(httpx.BaseTransport):
-    """The sandbox, with `rewrite(body, page number)` applied to one listing."""
-
-    def __init__(self, inner: httpx.BaseTransport, path: str, rewrite: Rewrite):
-        self.inner, self.path, self.rewrite = inner, path, rewrite
-        self.pages = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        # Always a full reply to rewrite, never a 304 for the client's cache.
-        request.headers.pop("If-None-Match", None)
-        response = self.inner.handle_request(request)
-        if self.path not in request.url.path or response.status_code != 200:
-            return response
-        response.read()
-        self.pages += 1
-        body = self.rewrite(json.loads(response.content), self.pages)
-        headers = {
-            k: v
-            for k, v in response.headers.items()
-            if k.lower() not in {"content-length", "content-encoding", "etag"}
-        }
-        return httpx.Response(200, headers=headers, json=body)
-
-
-# Where each platform keeps a listing's items and its next cursor.
+# Each platform's listing endpoint, as the sandbox and its fault rules name it.
 LISTINGS = {
-    "tiktok": ("/v2/video/list/", ("data", "videos"), ("data", "cursor")),
-    "youtube": ("/playlistItems", ("items",), ("nextPageToken",)),
-    "instagram": ("/media", ("data",), ("paging", "cursors", "after")),
+    "tiktok": "tiktok.video.list",
+    "youtube": "youtube.playlistItems",
+    "instagram": "graph.ig_media",
 }
-
-
-def _get(body: dict, path: tuple[str, ...]):
-    for key in path:
-        body = body[key]
-    return body
-
-
-def _set(body: dict, path: tuple[str, ...], value) -> None:
-    for key in path[:-1]:
-        body = body[key]
-    body[path[-1]] = value
-
-
-def repeat_first_cursor(platform: str) -> Rewrite:
-    """Every page answers with the first page's cursor."""
-    _, _, cursor_at = LISTINGS[platform]
-    first: list = []
-
-    def rewrite(body: dict, page: int) -> dict:
-        if page == 1:
-            first.append(_get(body, cursor_at))
-        else:
-            _set(body, cursor_at, first[0])
-        return body
-
-    return rewrite
-
-
-def empty_after_first(platform: str) -> Rewrite:
-    """Pages after the first are empty but still promise more."""
-    _, items_at, _ = LISTINGS[platform]
-
-    def rewrite(body: dict, page: int) -> dict:
-        if page > 1:
-            _set(body, items_at, [])
-        return body
-
-    return rewrite
 
 
 @pytest.fixture
@@ -135,8 +64,8 @@ def _available(account) -> int:
 @pytest.mark.parametrize(
     ("fault", "says"),
     [
-        (repeat_first_cursor, "repeated cursor"),
-        (empty_after_first, "empty page"),
+        ("repeat_cursor", "repeated cursor"),
+        ("empty_page", "empty page"),
         (None, "paged 2 times"),
     ],
 )
@@ -151,18 +80,23 @@ def test_a_cut_listing_marks_nothing_gone_and_says_why(
 
     time_machine.shift(3600)
     sandbox.clock.advance(3600)
-    path = LISTINGS[platform][0]
+    endpoint = LISTINGS[platform]
     if fault is None:
         monkeypatch.setattr(base, "MAX_PAGES", 2)
-        transport = RewriteListing(sandbox.transport(), path, lambda b, _n: b)
     else:
-        transport = RewriteListing(sandbox.transport(), path, fault(platform))
+        # Every page after the first goes wrong.
+        rule = sandbox.faults.add(fault, platform=platform, endpoint=endpoint)
+    listed_before = sandbox.requests.count(endpoint=endpoint)
     started = timezone.now()
     # A run that walks the whole listing (scheduled runs list only the
     # fresh head between two full listings).
-    cut = _run(account, "backfill", transport, limiter)
+    cut = _run(account, "backfill", sandbox.transport(), limiter)
 
-    assert transport.pages >= 1
+    # The run stopped after the second page: the first bad one, or the cap.
+    assert sandbox.requests.count(endpoint=endpoint) - listed_before == 2
+    if fault is not None:
+        logged = sandbox.requests.recent(endpoint=endpoint, limit=2)
+        assert rule.fired == 1 and [r["fault"] for r in logged] == [None, fault]
     assert cut.status == "partial" and "listing cut short" in cut.error_summary
     assert says in cut.error_summary
     # Items the cut listing did not reach are still content.

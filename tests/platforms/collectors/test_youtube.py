@@ -1,7 +1,6 @@
 """YouTube collection against the sandbox: items, counters, day rows."""
 
 from platforms.models import ContentItem, DailyMetric, Distribution, MetricSnapshot
-from tests.platforms.collectors.conftest import hide_in_sandbox
 
 
 def test_a_backfill_stores_uploads_counters_and_day_rows(connect, collect, sb):
@@ -90,7 +89,7 @@ def test_deleted_and_private_videos_are_never_content_and_keep_history(
     video = ContentItem.objects.filter(account=account).first()
     history = MetricSnapshot.objects.filter(item=video).count()
 
-    undo = hide_in_sandbox(sb, video.platform_item_id, private=True)
+    sb.set_visibility("youtube", video.platform_item_id, "private")
     time_machine.shift(3600)
     sb.clock.advance(3600)
     collect(account, backfill=False)
@@ -100,7 +99,7 @@ def test_deleted_and_private_videos_are_never_content_and_keep_history(
     assert MetricSnapshot.objects.filter(item=video).count() == history
 
     # Public again: available again, same row, same history.
-    undo()
+    sb.set_visibility("youtube", video.platform_item_id, "public")
     time_machine.shift(3600)
     sb.clock.advance(3600)
     collect(account, backfill=False)
