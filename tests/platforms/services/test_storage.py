@@ -298,32 +298,3 @@ def test_every_collection_run_ends_with_the_item_totals(creator, time_machine):
         assert totals[stored].value == sum(r.value for r in readings), metric
         assert totals[stored].source.endswith("(tiktok.video.list)")
         assert not totals[stored].estimated  # a backfill reads every item
-
-
-def test_the_migration_adds_the_totals_of_runs_stored_before_them(
-    transactional_db, youtube_account
-):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    ids = items_upsert(account=youtube_account, items=_items(2), seen_at=NOW)
-    later = NOW + dt.timedelta(days=1)
-    _read(youtube_account, NOW, {("view_count", ids["v0"]): 100})
-    _read(
-        youtube_account,
-        later,
-        {("view_count", ids["v0"]): 120, ("view_count", ids["v1"]): 5},
-    )
-    before = ("platforms", "0002_run_fence_checkpoint_and_refresh_lease")
-    after = ("platforms", "0003_item_totals_of_past_runs")
-    executor = MigrationExecutor(connection)
-    executor.migrate([before])
-    assert not _totals(youtube_account, NOW)
-    executor = MigrationExecutor(connection)
-    executor.migrate([after])
-    first, second = _totals(youtube_account, NOW), _totals(youtube_account, later)
-    assert first["items.view_count"].value == 100
-    assert second["items.view_count"].value == 125
-    # v1 was published before the first total and is first read now.
-    assert second["items.view_count"].estimated
-    assert second["items.like_count"].value is None
