@@ -7,7 +7,9 @@ Business API `request_id`), `retry_after` in seconds when the platform or the
 limiter knows it, and `permanent` (retrying the same request cannot help).
 A call over many ids that stops part-way (a Graph batch refused by the
 limiter) also says how far it got: `completed` maps each id already done to
-its result, and `pending` lists the ids not yet asked, in order.
+its result, and `pending` lists the ids not yet asked, in order. `logged` is
+True once an ErrorLog row records the error (the client's request pipeline
+sets it), so a caller writes a row only for errors that have none.
 
 The tree::
 
@@ -98,6 +100,8 @@ class PlatformError(Exception):
         self.completed: dict[str, Any] = {}
         #: For calls over many ids: the ids not yet asked, to resume with.
         self.pending: list[str] = []
+        #: True once an ErrorLog row records this error.
+        self.logged = False
 
     def __str__(self) -> str:
         parts = [self.message]

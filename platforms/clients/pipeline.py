@@ -284,8 +284,11 @@ class RequestPipeline:
         )
 
     def _record_error(self, error: PlatformError) -> None:
+        """Write the error's ErrorLog row (once) and mark it `logged`."""
         from platforms.models import ErrorLog
 
+        if error.logged:
+            return
         ErrorLog.objects.create(
             platform=self.platform,
             error_class=error.error_class,
@@ -305,4 +308,5 @@ class RequestPipeline:
                 }
             ),
         )
+        error.logged = True
         self.logger.info("%s failed: %s", error.endpoint, redact(str(error)))

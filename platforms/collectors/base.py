@@ -30,7 +30,7 @@ from platforms.exceptions import (
 from platforms.models import ContentItem, ErrorLog, MetricSnapshot
 from platforms.registry import get_client_class
 from platforms.services import storage
-from platforms.services.errors import error_note, error_record, mark_logged
+from platforms.services.errors import error_note, error_record
 from platforms.services.storage import DistributionData, ItemData, MetricValue
 
 if TYPE_CHECKING:
@@ -91,7 +91,6 @@ class BaseCollector:
         self.client = client or get_client_class(account.platform)(
             account=account, transport=transport, **client_kwargs
         )
-        self._note_client_error_rows()
         self.outcome = Outcome()
         checkpoint = self.progress.checkpoint
         #: When this run's listing began (the first attempt's fetch time):
@@ -99,23 +98,6 @@ class BaseCollector:
         self.listing_since = dt.datetime.fromisoformat(
             checkpoint.setdefault("since", fetched_at.isoformat())
         )
-
-    def _note_client_error_rows(self) -> None:
-        """Mark each error the client writes an ErrorLog row for as logged.
-
-        The request pipeline records final request failures itself; knowing
-        which errors it recorded lets the collector write a row for every
-        other error exactly once.
-        """
-        record = getattr(self.client, "_record_error", None)
-        if record is None:
-            return
-
-        def record_and_mark(error: PlatformError) -> None:
-            record(error)
-            mark_logged(error)
-
-        self.client._record_error = record_and_mark  # type: ignore[method-assign]
 
     def close(self) -> None:
         """Release the client's connections (the run is over)."""

@@ -122,6 +122,17 @@ def test_it_raises_a_data_error_with_context_when_bodies_stay_broken(sb, make_ti
     assert sb.requests.count(endpoint=QUERY) == 3
     row = ErrorLog.objects.get(error_class="data")
     assert row.endpoint == QUERY and "not valid JSON" in row.message
+    # The error says it has its row, so callers do not write a second one.
+    assert caught.value.logged is True
+
+
+def test_an_error_the_pipeline_did_not_record_is_not_marked_logged(make_tiktok):
+    client = make_tiktok(0)
+
+    found_later = client.data_error(QUERY, "video without a string id")
+
+    assert found_later.logged is False
+    assert not ErrorLog.objects.exists()
 
 
 def test_it_never_retries_invalid_parameters_and_records_the_log_id(sb, make_tiktok):
@@ -143,6 +154,7 @@ def test_it_never_retries_invalid_parameters_and_records_the_log_id(sb, make_tik
         "tiktok",
     )
     assert row.request_id == caught.value.request_id != ""
+    assert caught.value.logged is True
 
 
 def test_it_refreshes_once_on_401_and_saves_the_rotated_token(
