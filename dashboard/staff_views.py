@@ -31,7 +31,7 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
         go.Scatter(
             x=[at.isoformat() for at, _ in status.burn],
             y=[units for _, units in status.burn],
-            name="used (all projects)" if status.shared_with else "used",
+            name="used",
             mode="lines+markers",
             hovertemplate=f"%{{y:,}} units<extra>{CALL_LOG}</extra>",
         )
@@ -48,13 +48,8 @@ def _quota_provenance(status: monitoring.QuotaStatus) -> Provenance:
         sources=(CALL_LOG, QUOTA_LEDGER),
         first_fetched=status.first_call_at,
         last_fetched=status.row.updated_at,
-        derived="units per hour summed from quota_cost of each call"
-        + (
-            f" of every {status.row.get_platform_display()} project"
-            if status.shared_with
-            else ""
-        )
-        + "; the limit line and units used are this project's ledger row",
+        derived="units per hour summed from quota_cost of this project's calls;"
+        " the limit line and units used are its ledger row",
     )
 
 

@@ -386,9 +386,10 @@ class ApiCallLogAdmin(ReadOnlyAdmin):
         "error_code",
         "latency_ms",
         "quota_cost",
+        "project",
         "account",
     )
-    list_filter = ("platform", "method", "status_code")
+    list_filter = ("platform", "method", "status_code", "project")
     search_fields = ("endpoint", "error_code", "account__handle")
     list_select_related = ("account",)
     date_hierarchy = "created_at"

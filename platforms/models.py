@@ -401,6 +401,11 @@ class ApiCallLog(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     quota_cost = models.PositiveIntegerField(default=0)
+    project = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="The quota project charged (YouTube); blank where none is.",
+    )
     account = models.ForeignKey(
         ConnectedAccount, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -409,6 +414,12 @@ class ApiCallLog(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["platform", "endpoint", "created_at"]),
+            # The staff quota page: one project's charged calls of today.
+            models.Index(
+                fields=["platform", "project", "created_at"],
+                condition=models.Q(quota_cost__gt=0),
+                name="apicall_quota_by_project",
+            ),
         ]
         ordering = ["-created_at"]
 

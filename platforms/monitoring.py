@@ -40,10 +40,6 @@ class QuotaStatus:
     #: The API call log rows behind `burn` and `by_operation`.
     first_call_at: dt.datetime | None = None
     last_call_at: dt.datetime | None = None
-    #: Other projects of the platform charged today. The call log records
-    #: the platform, not the project, so the split and the burn-down then
-    #: cover all of them together (units used and the limit stay the row's).
-    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +50,12 @@ class _CallSplit:
     last: dt.datetime | None
 
 
-def _call_split(platform: str, day_start: dt.datetime) -> _CallSplit:
+def _call_split(platform: str, project: str, day_start: dt.datetime) -> _CallSplit:
     calls = ApiCallLog.objects.filter(
-        platform=platform, created_at__gte=day_start, quota_cost__gt=0
+        platform=platform,
+        project=project,
+        created_at__gte=day_start,
+        quota_cost__gt=0,
     )
     by_operation = list(
         calls.values_list("endpoint")
@@ -84,13 +83,9 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
     today = quota_day(now, PACIFIC)
     day_start = dt.datetime.combine(today, dt.time(0), tzinfo=PACIFIC)
     rows = list(QuotaUsage.objects.filter(day=today).order_by("platform", "project"))
-    splits = {
-        platform: _call_split(platform, day_start)
-        for platform in {r.platform for r in rows}
-    }
     statuses = []
     for row in rows:
-        split = splits[row.platform]
+        split = _call_split(row.platform, row.project, day_start)
         statuses.append(
             QuotaStatus(
                 row=row,
@@ -100,11 +95,6 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
                 resets_at=next_reset(now, PACIFIC),
                 first_call_at=split.first,
                 last_call_at=split.last,
-                shared_with=tuple(
-                    other.project
-                    for other in rows
-                    if other.platform == row.platform and other.pk != row.pk
-                ),
             )
         )
     return statuses

@@ -343,6 +343,9 @@ class BasePlatformClient(TokenHolder, RequestPipeline, abc.ABC):
 
     # --- hooks ----------------------------------------------------------------
 
+    #: The quota project a call is charged to, recorded in the call log.
+    quota_project: str = ""
+
     def charge_quota(self, endpoint: str, cost: int) -> None:
         """Spend quota units before a request (only YouTube has a unit quota)."""
         return None

@@ -486,6 +486,10 @@ class YouTubeClient(BasePlatformClient):
 
     # --- hooks and validation ---------------------------------------------------------
 
+    @property
+    def quota_project(self) -> str:
+        return self.ledger.project
+
     def charge_quota(self, endpoint: str, cost: int) -> None:
         self.ledger.charge(cost, what=endpoint)
 

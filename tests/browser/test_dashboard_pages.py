@@ -101,6 +101,7 @@ def monitoring_data(account):
                     status_code=500 if minutes % 60 == 0 else 200,
                     latency_ms=20 + minutes % 37,
                     quota_cost=cost,
+                    project="sandbox-google-client-id",
                     account=account,
                     created_at=now - dt.timedelta(minutes=minutes),
                 )

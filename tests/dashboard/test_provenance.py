@@ -154,6 +154,7 @@ def test_staff_charts_name_the_call_log_and_ledger_as_their_source(client, staff
             status_code=200,
             latency_ms=20,
             quota_cost=cost,
+            project="p1",
             created_at=now - dt.timedelta(minutes=minutes),
         )
     client.force_login(staff_user)

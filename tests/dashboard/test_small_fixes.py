@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import CreatorProfile
-from platforms.models import ErrorLog, QuotaUsage
+from platforms.models import ApiCallLog, ErrorLog, QuotaUsage
 from platforms.quota import PACIFIC, next_reset, quota_day
 from tests.dashboard.conftest import populate, populate_counters
 
@@ -79,9 +79,7 @@ def test_the_error_pager_keeps_the_filters(client, staff_user, youtube_account):
     assert len(second.context["page"]) == 5
 
 
-def test_quota_history_is_by_day_and_the_split_says_when_projects_share_it(
-    client, staff_user
-):
+def test_quota_history_is_by_day_and_each_project_has_its_own_split(client, staff_user):
     now = timezone.now()
     today = quota_day(now, PACIFIC)
     for days_back in (0, 1, 40):
@@ -94,15 +92,38 @@ def test_quota_history_is_by_day_and_the_split_says_when_projects_share_it(
                 limit=10000,
                 resets_at=next_reset(now, PACIFIC),
             )
+    ApiCallLog.objects.bulk_create(
+        ApiCallLog(
+            platform="youtube",
+            endpoint=endpoint,
+            method="GET",
+            status_code=200,
+            quota_cost=cost,
+            project=project,
+        )
+        for project, endpoint, cost in (
+            ("p1", "youtube.videos", 7),
+            ("p1", "youtube.videos", 3),
+            ("p2", "youtube.analytics.reports", 50),
+            ("p2", "youtube.videos", 0),  # a 304 from the ETag cache: no units
+        )
+    )
     client.force_login(staff_user)
     response = client.get(reverse("dashboard:staff-quota"))
     history = list(response.context["history"])
     # Four projects a day, both recent days; nothing from 40 days back.
     assert len(history) == 8
     assert {row.day for row in history} == {today, today - dt.timedelta(days=1)}
-    html = response.content.decode()
-    assert "all YouTube projects together (with p2, p3, p4" in html
-    assert "the call log records the platform, not the project" in html
+    splits = {
+        status.row.project: status.by_operation
+        for status, _chart, _provenance in response.context["statuses"]
+    }
+    assert splits == {
+        "p1": [("youtube.videos", 10)],
+        "p2": [("youtube.analytics.reports", 50)],
+        "p3": [],
+        "p4": [],
+    }
 
 
 def test_changes_are_spoken_and_the_item_page_names_its_time_zone(

@@ -67,6 +67,7 @@ def test_the_quota_page_shows_usage_percent_and_reset(client, staff_user, quota_
         method="GET",
         status_code=200,
         quota_cost=1,
+        project=quota_row.project,
         latency_ms=30,
     )
     client.force_login(staff_user)

@@ -63,6 +63,17 @@ def test_it_revalidates_with_etags(sb, make_youtube):
     assert ApiCallLog.objects.filter(endpoint=VIDEOS, status_code=304).count() == 1
 
 
+def test_the_call_log_names_the_project_each_call_was_charged_to(make_youtube):
+    one, other = make_youtube(0), make_youtube(1)
+    one.get_video_statistics(["tnmqEeGYRNE"])
+    other.get_video_statistics(["tnmqEeGYRNE"])
+    charged = ApiCallLog.objects.filter(endpoint=VIDEOS)
+    assert sorted(charged.values_list("project", flat=True)) == sorted(
+        [one.ledger.project, other.ledger.project]
+    )
+    assert one.ledger.project != other.ledger.project
+
+
 def test_a_new_client_instance_revalidates_what_an_earlier_one_fetched(
     sb, stored_account, make_youtube
 ):
