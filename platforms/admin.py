@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -493,3 +494,13 @@ class CollectionRunAdmin(ReadOnlyAdmin):
     @admin.display(description="Counts")
     def shown_counts(self, obj: CollectionRun) -> str:
         return _pretty_json(obj.counts)
+
+
+# allauth's own token and app admins would show and accept secrets in clear
+# text. Nothing lives there here: OAuth tokens are in the encrypted
+# Credential store (SOCIALACCOUNT_STORE_TOKENS is off) and provider apps
+# come from settings, so those pages could only leak a secret or add one
+# that the product never reads.
+for _allauth_model in (SocialToken, SocialApp):
+    if admin.site.is_registered(_allauth_model):
+        admin.site.unregister(_allauth_model)

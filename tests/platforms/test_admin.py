@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from allauth.socialaccount.models import SocialApp, SocialToken
 from django.apps import apps
 from django.contrib import admin
 from django.db import connection
@@ -244,6 +245,16 @@ def _add_rows(model, account, count: int) -> None:
 
 def test_it_registers_every_model_of_every_project_app():
     assert project_models() - set(admin.site._registry) == set()
+
+
+def test_allauth_token_and_app_pages_are_gone(admin_client):
+    """Tokens are only in the encrypted store; apps only in settings."""
+    for model in (SocialToken, SocialApp):
+        assert not admin.site.is_registered(model)
+    assert admin_client.get("/admin/socialaccount/socialtoken/").status_code == 404
+    index = admin_client.get("/admin/").content.decode()
+    assert "/admin/socialaccount/socialaccount/" in index  # who connected what
+    assert "socialtoken" not in index and "socialapp" not in index
 
 
 def test_it_lists_and_searches_creator_profiles(rows, admin_client, youtube_account):
