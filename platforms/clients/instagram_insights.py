@@ -56,6 +56,15 @@ NOT_BUSINESS = (
 FEW_VIEWERS = "story has fewer than 5 viewers: Instagram withholds its insights"
 
 
+def few_viewers(error: PlatformError) -> bool:
+    """Graph's refusal of a story's insights while it has fewer than 5 viewers."""
+    return (
+        isinstance(error, InstagramAPIError)
+        and error.endpoint == "graph.story.insights"
+        and error.code == 10
+    )
+
+
 def platform_names(metrics: Iterable[str]) -> list[str]:
     """Graph metric names for standard or Graph names, each once."""
     mapping = METRIC_MAPPINGS["instagram"]
@@ -161,6 +170,13 @@ class InsightsMixin:
             "media_id", media_id, wanted, items, dropped, "graph.media.insights"
         )
 
+    def _record_error(self: InstagramClient, error: PlatformError) -> None:
+        # Too few viewers is a lasting condition of one story, answered as
+        # missing values: the collector writes its row once per story, linked
+        # to the story, instead of an unlinked row on every run.
+        if not few_viewers(error):
+            super()._record_error(error)  # type: ignore[misc]
+
     def get_story_insights(
         self: InstagramClient, story_id: str, *, metrics: Iterable[str] | None = None
     ) -> dict[str, Any]:
@@ -169,7 +185,7 @@ class InsightsMixin:
         try:
             items, dropped = self._insights("graph.story.insights", story_id, wanted)
         except InstagramAPIError as error:
-            if error.code != 10:
+            if not few_viewers(error):
                 raise
             items, dropped = {}, dict.fromkeys(wanted, FEW_VIEWERS)
         return self._result(

@@ -13,7 +13,11 @@ from typing import Any
 
 from platforms import planner
 from platforms.clients.instagram import MEDIA_FIELDS
-from platforms.clients.instagram_insights import MEDIA_METRICS, NOT_BUSINESS
+from platforms.clients.instagram_insights import (
+    FEW_VIEWERS,
+    MEDIA_METRICS,
+    NOT_BUSINESS,
+)
 from platforms.collectors.base import (
     RUN_ENDING,
     BaseCollector,
@@ -48,6 +52,7 @@ BACKFILL_DAYS = 90
 RECENT_DAYS = 3
 SOURCE_MEDIA = "graph.ig_media"
 SOURCE_INSIGHTS = "graph.media.insights"
+SOURCE_STORY_INSIGHTS = "graph.story.insights"
 
 
 def parse_graph_time(value: str | None) -> dt.datetime | None:
@@ -364,8 +369,22 @@ class InstagramCollector(BaseCollector):
                 self.item_failed(f"story {story_id}", error)
             else:
                 self.store_snapshots(
-                    self._insight_values(result, pk, "graph.story.insights")
+                    self._insight_values(result, pk, SOURCE_STORY_INSIGHTS)
                 )
+                if FEW_VIEWERS in result.get("unavailable", {}).values():
+                    # The client answers Graph's code 10 with missing values
+                    # and leaves the row to us: once per story, linked to it.
+                    error_notes_once(
+                        account=self.account,
+                        code="10",
+                        messages={
+                            pk: (
+                                f"Story {story_id} has no insights (Graph code "
+                                f"10): {FEW_VIEWERS}."
+                            )
+                        },
+                        endpoint=SOURCE_STORY_INSIGHTS,
+                    )
             del left[story_id]
             self.progress.save_checkpoint(stories_left=left)
 

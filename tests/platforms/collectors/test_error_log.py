@@ -137,3 +137,26 @@ def test_a_data_error_found_after_the_reply_ends_the_run_with_a_row(
     assert rows.count() == 1
     assert "video without a string id" in rows.get().message
     assert CollectionRun.objects.get(pk=run.pk).finished_at is not None
+
+
+def test_instagram_story_with_too_few_viewers_gets_one_row_per_story(
+    connect, sb, limiter, time_machine
+):
+    # Graph refuses a story's insights (code 10) while it has < 5 viewers: a
+    # lasting condition of that story, said once and linked to it, not a
+    # fresh unlinked row on every run.
+    account = connect("instagram")
+    execute(account, sb, limiter)
+    time_machine.shift(3600)
+    sb.clock.advance(3600)
+    execute(account, sb, limiter, kind="scheduled")
+
+    rows = ErrorLog.objects.filter(account=account, endpoint="graph.story.insights")
+    assert rows.count() == 1, list(rows.values_list("message", "item_id"))
+    row = rows.get()
+    assert row.item is not None and row.item.kind == ContentItem.Kind.STORY
+    assert "viewers" in row.message
+    missing = MetricSnapshot.objects.filter(item=row.item, metric="reach")
+    assert missing.exists()
+    assert all(m.value_int is None for m in missing)
+    assert all("fewer than 5 viewers" in m.missing_reason for m in missing)
