@@ -165,8 +165,26 @@ class BaseCollector:
         )
 
     def listing_done(self, guard: CursorGuard) -> None:
-        """The listing ended (on its last page, or cut short by the guard)."""
+        """The listing ended (on its last page, or cut short by the guard).
+
+        A listing that ended as the platform said (or at the fresh head)
+        read all this run will list: its total becomes what it read, so a
+        finished run does not show the platform's item count, which can
+        differ from what the listing returns, as work left undone. A cut
+        listing keeps the platform's count: it did stop short of it.
+        """
+        if guard.cut is None:
+            self.progress.run.progress_total = self.progress.run.progress_done
         self.progress.save_checkpoint(listed=True, pages=guard.pages, cut=guard.cut)
+
+    def expect_items(self, total: int) -> None:
+        """The platform's item count as the progress total, when it is the plan.
+
+        A head-only scheduled run lists only the fresh items, not all of
+        them: its total stays unknown until its listing ends.
+        """
+        if self.progress.checkpoint.get("full", True):
+            self.progress.set_total(total)
 
     # --- shared helpers ---------------------------------------------------
 
@@ -341,8 +359,10 @@ class BaseCollector:
             )
             if not due:
                 return
+            # Re-read items are work of this run too: planned, then done.
+            self.progress.add_total(len(due))
             reread(due)
-            self.progress.count(reread=len(due))
+            self.progress.advance(len(due), reread=len(due))
 
     def item_failed(
         self, what: str, error: PlatformError, *, item: ContentItem | None = None

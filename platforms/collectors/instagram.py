@@ -114,7 +114,7 @@ class InstagramCollector(BaseCollector):
             ]
         )
         if isinstance(metrics.get("media_count"), int):
-            self.progress.set_total(metrics["media_count"])
+            self.expect_items(metrics["media_count"])
 
     def collect_media(self) -> None:
         """Every post with its insights, page by page, resumable.

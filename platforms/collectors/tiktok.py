@@ -224,7 +224,7 @@ class TikTokCollector(BaseCollector):
         self.store_snapshots(values)
         video_count = metrics.get("video_count")
         if isinstance(video_count, int):
-            self.progress.set_total(video_count)
+            self.expect_items(video_count)
 
     def video_pages(
         self, guard: CursorGuard, cursor: int | None

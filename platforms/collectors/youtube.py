@@ -173,7 +173,7 @@ class YouTubeCollector(BaseCollector):
             if guard.pages == 0:
                 total = (page.get("pageInfo") or {}).get("totalResults")
                 if isinstance(total, int):
-                    self.progress.set_total(total)
+                    self.expect_items(total)
             entries = page.get("items") or []
             if not isinstance(entries, list):
                 raise self.client.data_error(
