@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError
 from django.db.models import F, Q
+from django.utils import timezone
 
 from platforms.exceptions import PlatformQuotaError, error_class_for
 from platforms.signals import notify_quota_exceeded
@@ -81,7 +82,9 @@ class QuotaLedger:
         except IntegrityError:  # another worker created today's row first
             row = QuotaUsage.objects.get(**lookup)
         if row.limit != self.daily_limit:
-            QuotaUsage.objects.filter(pk=row.pk).update(limit=self.daily_limit)
+            QuotaUsage.objects.filter(pk=row.pk).update(
+                limit=self.daily_limit, updated_at=timezone.now()
+            )
             row.limit = self.daily_limit
         return row
 
@@ -102,7 +105,9 @@ class QuotaLedger:
         charged = (
             QuotaUsage.objects.filter(pk=row.pk, units_used__lte=F("limit") - units)
             .filter(Q(exhausted_until__isnull=True) | Q(exhausted_until__lte=now))
-            .update(units_used=F("units_used") + units)
+            # update() skips auto_now; the staff page's "fetched" time and the
+            # admin's "Updated at" read updated_at, so set it with each charge.
+            .update(units_used=F("units_used") + units, updated_at=timezone.now())
         )
         if charged:
             return
@@ -137,7 +142,7 @@ class QuotaLedger:
         first = (
             QuotaUsage.objects.filter(pk=row.pk)
             .filter(Q(exhausted_until__isnull=True) | Q(exhausted_until__lt=until))
-            .update(exhausted_until=until)
+            .update(exhausted_until=until, updated_at=timezone.now())
         )
         if first:
             notify_quota_exceeded.send(

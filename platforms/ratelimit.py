@@ -47,6 +47,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from platforms.exceptions import PlatformRateLimitError, error_class_for
 
@@ -312,8 +313,9 @@ def _store_reported_usage(specs: Sequence[BucketSpec], usage: dict[str, Any]) ->
 
     keys = [spec.key for spec in specs]
     _ensure_buckets(specs)
+    now = timezone.now()
     RateLimitBucket.objects.filter(key__in=keys).update(
-        reported_usage=usage, reported_at=datetime.now(UTC)
+        reported_usage=usage, reported_at=now, updated_at=now
     )
 
 
@@ -348,7 +350,9 @@ def _ensure_buckets(specs: Iterable[BucketSpec]) -> None:
             spec.rate.window,
         ):
             RateLimitBucket.objects.filter(key=spec.key).update(
-                limit=spec.rate.limit, window_seconds=spec.rate.window
+                limit=spec.rate.limit,
+                window_seconds=spec.rate.window,
+                updated_at=timezone.now(),
             )
         with _known_lock:
             _known_keys.add(marker)
@@ -420,9 +424,14 @@ class DatabaseLimiter(Limiter):
             for spec in specs:
                 rate = spec.rate
                 limit = now + rate.tolerance - (k - 1) * rate.interval + _EPSILON
+                # update() skips auto_now: set updated_at so the admin's
+                # "Updated at" says when the bucket last granted a request.
                 taken = RateLimitBucket.objects.filter(
                     Q(key=spec.key) & Q(tat__lte=limit)
-                ).update(tat=Greatest(F("tat"), Value(now)) + k * rate.interval)
+                ).update(
+                    tat=Greatest(F("tat"), Value(now)) + k * rate.interval,
+                    updated_at=timezone.now(),
+                )
                 if taken:
                     continue
                 tat = RateLimitBucket.objects.values_list("tat", flat=True).get(
@@ -446,6 +455,7 @@ class DatabaseLimiter(Limiter):
                     tat=Greatest(F("tat"), Value(until + spec.rate.tolerance)),
                     blocked_until=blocked_until,
                     blocked_reason=reason[:255],
+                    updated_at=timezone.now(),
                 )
 
 
@@ -519,13 +529,16 @@ class RedisLimiter(Limiter):
         keys = [self.prefix + spec.key for spec in specs]
         args = [self.clock()] + [until + spec.rate.tolerance for spec in specs]
         self._block(keys=keys, args=args)
-        # Keep the reason visible on the admin's bucket rows as well.
+        # Keep the reason visible on the admin's bucket rows as well. Only
+        # blocks (and reported usage) reach the table: taken slots stay in
+        # Redis, so the row's tat and updated_at do not follow them.
         from platforms.models import RateLimitBucket
 
         _ensure_buckets(specs)
         RateLimitBucket.objects.filter(key__in=[spec.key for spec in specs]).update(
             blocked_until=datetime.fromtimestamp(until, UTC),
             blocked_reason=reason[:255],
+            updated_at=timezone.now(),
         )
 
 

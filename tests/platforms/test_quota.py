@@ -166,3 +166,23 @@ def test_a_spent_quota_becomes_one_error_row_staff_and_admin_show(client, staff_
     admin = client.get(reverse("admin:platforms_errorlog_changelist"))
     assert admin.status_code == 200
     assert QUOTA_EXHAUSTED_CODE in admin.content.decode()
+
+
+@pytest.mark.django_db
+def test_every_charge_and_mark_moves_updated_at(time_machine):
+    # The ledger charges with an F() UPDATE, which auto_now does not see; the
+    # staff page's "fetched" time and the admin's "Updated at" read this.
+    start = datetime(2026, 12, 4, 6, 17, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    book = ledger(limit=100)
+    book.charge(1, now=start)
+    assert QuotaUsage.objects.get().updated_at == start
+    later = start + timedelta(minutes=16)
+    time_machine.move_to(later, tick=False)
+    book.charge(3, now=later)
+    row = QuotaUsage.objects.get()
+    assert (row.units_used, row.updated_at) == (4, later)
+    marked = later + timedelta(minutes=5)
+    time_machine.move_to(marked, tick=False)
+    book.mark_exhausted(now=marked)
+    assert QuotaUsage.objects.get().updated_at == marked

@@ -337,3 +337,28 @@ def test_two_processes_taking_many_slots_at_once_never_overshoot(tmp_path, backe
     results = run_workers("take_slots", params, env)
     assert sum(r["granted"] for r in results) == 400
     assert all(r["granted"] > 0 for r in results), "both processes took slots"
+
+
+@pytest.mark.django_db
+def test_taking_blocking_and_reporting_move_updated_at(time_machine):
+    # The limiter writes with conditional UPDATEs, which auto_now does not see.
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 4, 6, 17, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    clock = FakeClock(start.timestamp())
+    limiter = DatabaseLimiter(clock=clock, sleep=clock.sleep, max_inline_wait=0)
+    bucket = spec("1000/d", "video_metrics")
+    limiter.acquire([bucket])
+    assert RateLimitBucket.objects.get(key=bucket.key).updated_at == start
+    for minutes in (16, 17, 18):
+        moment = start + timedelta(minutes=minutes)
+        time_machine.move_to(moment, tick=False)
+        clock.now = moment.timestamp()
+        if minutes == 16:
+            limiter.acquire([bucket])
+        elif minutes == 17:
+            limiter.record_usage([bucket], {"x-app-usage": {"call_count": 5}}, 5)
+        else:
+            limiter.block([bucket], clock.now + 30, "platform throttled")
+        assert RateLimitBucket.objects.get(key=bucket.key).updated_at == moment
