@@ -140,6 +140,12 @@ def test_it_runs_the_demo_from_nothing_and_stops_every_process_on_ctrl_c(tmp_pat
     with _demo(_fresh_clone_env(tmp_path), tmp_path / "demo.out") as demo:
         sandbox = f"{demo.sandbox}/_sandbox/state"
         assert _answers(sandbox), demo.output.read_text()
+        # The 60x clock counts token lifetimes in real time (see the sandbox's
+        # --real-time-tokens): the product's refresh-ahead works as in
+        # production instead of meeting an expired token every minute.
+        state = httpx.get(sandbox, timeout=5).json()
+        assert state["clock"]["speed"] == 60
+        assert state["tokens"]["real_time_ttl"] is True
         _log_in(demo.base, "demo@example.com", demo.password)
 
         processes = _descendants(demo.proc.pid)

@@ -167,6 +167,8 @@ class Sandbox:
         return {
             "seed": self.seed,
             "clock": self.clock.state(),
+            # Lifetimes only (no secrets here): whether they count real time.
+            "tokens": self.config["tokens"],
             "anchor": self.world.anchor,
             "accounts": {
                 platform: [

@@ -7,6 +7,9 @@ import hashlib
 
 import pytest
 
+from platforms.sandbox import Sandbox
+
+from .conftest import FROZEN_AT
 from .flows import (
     FACEBOOK_AUTH,
     GOOGLE_AUTH,
@@ -369,3 +372,34 @@ def test_it_reports_expired_graph_tokens_with_code_190(sb, client):
     ).json()
 
     assert (error["error"]["code"], error["error"]["error_subcode"]) == (190, 463)
+
+
+# --- a fast clock ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("platform", ["tiktok", "youtube", "instagram"])
+def test_a_fast_clock_with_real_time_tokens_keeps_them_for_their_expires_in(platform):
+    # The demo runs the clock 60x; the product refreshes by expires_in on its
+    # real clock, so the sandbox counts the lifetime in real seconds.
+    sb = Sandbox(
+        seed=42,
+        config={"clock": {"frozen_at": FROZEN_AT}, "tokens": {"real_time_ttl": True}},
+    )
+    sb.clock.set_speed(60)
+    reply = sb.issue_tokens(platform, 0)
+    token = sb.tokens.get(reply["access_token"])
+    issued = sb.clock.now()
+    assert token.expires_at == issued + 60 * reply["expires_in"]
+
+    sb.clock.advance(reply["expires_in"])  # a sandbox lifetime: still valid
+    assert token.is_valid(sb.clock.now())
+    sb.clock.advance(59 * reply["expires_in"])  # the real one: expired
+    assert not token.is_valid(sb.clock.now())
+
+
+def test_without_real_time_tokens_a_fast_clock_expires_them_in_sandbox_time(sb):
+    sb.clock.set_speed(60)
+    reply = sb.issue_tokens("youtube", 0)
+    token = sb.tokens.get(reply["access_token"])
+    sb.clock.advance(reply["expires_in"])
+    assert not token.is_valid(sb.clock.now())

@@ -432,6 +432,9 @@ class Command(BaseCommand):
         # grow between two scheduled collections.
         sandbox_argv = [*manage, "sandbox", "--host", "127.0.0.1"]
         sandbox_argv += ["--port", str(sandbox_port), "--speed", str(sandbox_speed)]
+        # The product refreshes a token by its expires_in on the real clock;
+        # at 60x a sandbox token would die a minute after it was issued.
+        sandbox_argv += ["--real-time-tokens"]
         sandbox_argv += ["--config", str(demo_sandbox_config(data_dir))]
         start = saved_sandbox_clock(data_dir)
         if start:

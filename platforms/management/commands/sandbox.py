@@ -37,12 +37,20 @@ class Command(BaseCommand):
             default=None,
             help="sandbox seconds per real second (60: an hour a minute)",
         )
+        parser.add_argument(
+            "--real-time-tokens",
+            action="store_true",
+            help="access tokens live their lifetime in real seconds, not sandbox"
+            " ones (with --speed, so they do not expire before their expires_in)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from platforms.sandbox import Sandbox
         from platforms.sandbox.server import make_server
 
         sandbox = Sandbox(seed=options["seed"], config=options["config"])
+        if options["real_time_tokens"]:
+            sandbox.config["tokens"]["real_time_ttl"] = True
         if options["frozen_at"]:
             sandbox.clock.freeze(options["frozen_at"])
         elif options["start"]:

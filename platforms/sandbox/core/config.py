@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "tokens": {
         "code_ttl": 600,
+        # True: access-token lifetimes count real seconds, not sandbox ones
+        # (for a fast clock, whose tokens would otherwise die 60x early).
+        "real_time_ttl": False,
         # Docs disagree (24 h / 365 d vs 2 h / 180 d): configurable.
         "tiktok": {
             "access_ttl": 86400,

@@ -70,6 +70,20 @@ class Service:
     def now(self) -> float:
         return self.sb.clock.now()
 
+    def access_expiry(self, ttl: float, *, now: float | None = None) -> float:
+        """The sandbox instant an access token issued at `now` stops working.
+
+        Lifetimes count sandbox seconds, as on the platform. With
+        `tokens.real_time_ttl` (the demo's fast clock) they count real
+        seconds instead: the product reads `expires_in` against its own,
+        real clock and refreshes ahead of it, so a token that expired 60
+        times sooner would fail every call made in between.
+        """
+        start = self.now if now is None else now
+        if self.config("tokens").get("real_time_ttl"):
+            return start + ttl * self.sb.clock.speed
+        return start + ttl
+
     def reset(self) -> None:
         """Forget per-service state (the sandbox reset calls this)."""
 

@@ -95,7 +95,7 @@ class FacebookOAuth(GraphBase):
             account_id=account_id,
             scopes=scopes,
             family=family,
-            expires_at=self.now + ttl,
+            expires_at=self.access_expiry(ttl),
             long_lived=long_lived,
         )
         return {

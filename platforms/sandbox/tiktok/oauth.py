@@ -109,7 +109,7 @@ class TikTokOAuth(TikTokBase):
             account_id=account_id,
             scopes=scopes,
             family=family,
-            expires_at=now + conf["access_ttl"],
+            expires_at=self.access_expiry(conf["access_ttl"], now=now),
         )
         refresh_at = (
             refresh_expires

@@ -142,7 +142,7 @@ class GoogleOAuth(GoogleBase):
             account_id=account_id,
             scopes=scopes,
             family=None,
-            expires_at=now + conf["access_ttl"],
+            expires_at=self.access_expiry(conf["access_ttl"], now=now),
         )
         reply: dict[str, Any] = {
             "access_token": access.value,
@@ -232,7 +232,9 @@ class GoogleOAuth(GoogleBase):
                 account_id=token.account_id,
                 scopes=token.scopes,
                 family=token.family,
-                expires_at=self.now + self.config("tokens", "google")["access_ttl"],
+                expires_at=self.access_expiry(
+                    self.config("tokens", "google")["access_ttl"]
+                ),
             )
             return json_response(
                 {
