@@ -116,11 +116,13 @@ def _forecast(row: QuotaUsage, day_start: dt.datetime, now: dt.datetime):
 def quota_history(
     *, days: int = 30, now: dt.datetime | None = None
 ) -> QuerySet[QuotaUsage]:
-    """Every project's ledger row of the last `days` quota days, newest first."""
+    """Every project's ledger row of the `days` quota days before today, newest
+    first. Today's rows are `quota_today`'s; the current quota day is the
+    Pacific one, which at 06:00 UTC is still yesterday's UTC date."""
     today = quota_day(now or timezone.now(), PACIFIC)
-    return QuotaUsage.objects.filter(day__gt=today - dt.timedelta(days=days)).order_by(
-        "-day", "platform", "project"
-    )
+    return QuotaUsage.objects.filter(
+        day__lt=today, day__gte=today - dt.timedelta(days=days)
+    ).order_by("-day", "platform", "project")
 
 
 @dataclass(frozen=True, slots=True)

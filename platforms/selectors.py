@@ -889,7 +889,11 @@ def follower_history_estimate(
         # was gained after d and up to the anchor.
         day = anchor_day - dt.timedelta(days=1)
         running = count - net[account_id].get(anchor_day, 0)
-        while day >= start:
+        # Before the oldest day with gains nothing says how the count moved:
+        # the walk ends there rather than carry the number back as a guess.
+        # (Followers at the end of the day before it are still known.)
+        oldest_known = min(net[account_id]) - dt.timedelta(days=1)
+        while day >= max(start, oldest_known):
             if start <= day <= end:
                 points.append(Point(account_id, day, _tidy(running), estimated=True))
             running -= net[account_id].get(day, 0)

@@ -111,9 +111,10 @@ def test_quota_history_is_by_day_and_each_project_has_its_own_split(client, staf
     client.force_login(staff_user)
     response = client.get(reverse("dashboard:staff-quota"))
     history = list(response.context["history"])
-    # Four projects a day, both recent days; nothing from 40 days back.
-    assert len(history) == 8
-    assert {row.day for row in history} == {today, today - dt.timedelta(days=1)}
+    # Past days only (today is the cards above), four projects a day;
+    # nothing from 40 days back.
+    assert len(history) == 4
+    assert {row.day for row in history} == {today - dt.timedelta(days=1)}
     splits = {
         status.row.project: status.by_operation
         for status, _chart, _provenance in response.context["statuses"]
