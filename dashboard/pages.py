@@ -51,6 +51,9 @@ class Chart:
     header: Sequence[str]
     rows: list[Sequence[object]] = field(default_factory=list)
     empty: bool = False
+    #: Why an empty chart is empty, from the stored missing values' reasons
+    #: ("Likes: likes are hidden on this video"), shown instead of "no data".
+    missing: str = ""
 
 
 def _series_chart(
@@ -81,15 +84,22 @@ def _series_chart(
         percent=percent,
         tz=rng.tz,
     )
-    rows = [
+    # Sorted by line, then time: the points arrive grouped by where they
+    # came from (readings first, then the estimate before them), and a CSV
+    # in that order reads as if time went backwards. ISO labels sort in
+    # time order, a day before the hours of that day.
+    rows = sorted(
         (
-            names.get(p.account_id, p.account_id),
-            charts.axis_label(p.bucket),
-            p.value,
-            "estimated" if p.estimated else "",
-        )
-        for p in points
-    ]
+            (
+                names.get(p.account_id, p.account_id),
+                charts.axis_label(p.bucket),
+                p.value,
+                "estimated" if p.estimated else "",
+            )
+            for p in points
+        ),
+        key=lambda row: (str(row[0]), row[1]),
+    )
     return Chart(
         id=chart_id,
         title=title,
@@ -126,8 +136,10 @@ def _per_period(
     item_id: int | None = None,
 ) -> tuple[Series, set[int]]:
     """Per-period values of the accounts' own counter (or of one item): the
-    platform's day values where it gives them, else derived from the
-    counter's readings (TikTok and Instagram give counters only).
+    platform's day values where it gives them (YouTube Analytics, a TikTok
+    business account's tiktok.business.get days), else derived from the
+    counter's readings (Instagram and other TikTok accounts give counters
+    only).
 
     Returns the series and the accounts whose values are derived.
     """
@@ -517,16 +529,56 @@ def top_items(*, account: ConnectedAccount, sort: str, page: int):
     return Paginator(rows, 25).get_page(page)
 
 
+def _missing_reasons(
+    item: ContentItem, metrics: Sequence[str], rng: DateRange, tz: ZoneInfo
+) -> dict[str, str]:
+    """Per metric, the newest reason the platform gave no value in the range.
+
+    A hidden like count is stored as NULL with its reason (the collectors
+    never write 0 for it); the selectors skip those rows, so the chart alone
+    cannot say why it is empty.
+    """
+    start = dt.datetime.combine(rng.start, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(rng.end, dt.time.max, tzinfo=tz)
+    rows = (
+        MetricSnapshot.objects.filter(
+            item=item,
+            metric__in=metrics,
+            value_int__isnull=True,
+            value_float__isnull=True,
+            fetched_at__range=(start, end),
+        )
+        .exclude(missing_reason="")
+        .order_by("metric", "-fetched_at")
+        .values_list("metric", "missing_reason")
+    )
+    reasons: dict[str, str] = {}
+    for metric, reason in rows:
+        reasons.setdefault(metric, reason)
+    return reasons
+
+
+def _with_reason(chart: Chart, label: str, reason: str) -> Chart:
+    if not chart.empty or not reason:
+        return chart
+    text = f"{label.capitalize()}: {reason} (the platform gives no value)."
+    return replace(chart, missing=text)
+
+
+ITEM_METRICS = (
+    ("view_count", "views"),
+    ("like_count", "likes"),
+    ("comment_count", "comments"),
+    ("share_count", "shares"),
+)
+
+
 def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
     account = item.account
     names = {account.pk: item.title[:40] or item.platform_item_id}
+    reasons = _missing_reasons(item, [m for m, _ in ITEM_METRICS], rng, tz)
     chart_list = []
-    for metric, label in (
-        ("view_count", "views"),
-        ("like_count", "likes"),
-        ("comment_count", "comments"),
-        ("share_count", "shares"),
-    ):
+    for metric, label in ITEM_METRICS:
         cumulative = selectors.snapshot_series(
             account_ids=[account.pk],
             metric=metric,
@@ -537,26 +589,35 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
             item_id=item.pk,
         )
         per_period, derived = _per_period([account], metric, rng, tz, item_id=item.pk)
-        if not cumulative and not per_period:
+        reason = reasons.get(metric, "")
+        if not cumulative and not per_period and not reason:
             continue
         chart_list.append(
-            _series_chart(
-                f"{metric}-total",
-                cumulative,
-                names=names,
-                rng=rng,
-                title=f"Total {label}",
-                y_title=label,
+            _with_reason(
+                _series_chart(
+                    f"{metric}-total",
+                    cumulative,
+                    names=names,
+                    rng=rng,
+                    title=f"Total {label}",
+                    y_title=label,
+                ),
+                label,
+                reason,
             )
         )
         chart_list.append(
-            _series_chart(
-                f"{metric}-daily",
-                per_period,
-                names=_label_derived(names, derived),
-                rng=rng,
-                title=f"{label.capitalize()} per period",
-                y_title=label,
+            _with_reason(
+                _series_chart(
+                    f"{metric}-daily",
+                    per_period,
+                    names=_label_derived(names, derived),
+                    rng=rng,
+                    title=f"{label.capitalize()} per period",
+                    y_title=label,
+                ),
+                label,
+                reason,
             )
         )
     return {"charts": chart_list + _distributions(item)}

@@ -25,11 +25,32 @@ CALL_LOG = "API call log (platforms_apicalllog)"
 QUOTA_LEDGER = "quota ledger (platforms_quotausage)"
 
 
+HOUR = dt.timedelta(hours=1)
+HOUR_MS = HOUR.total_seconds() * 1000
+
+
+def _cover_an_hour(figure: go.Figure, hours: list[dt.datetime]) -> None:
+    """Give an hourly time axis at least an hour of range.
+
+    With one hour bucket (or several within the hour) Plotly autoranges to a
+    millisecond around the point and labels ticks like 05:59:59.999; half an
+    hour either side of the buckets reads as clock times instead.
+    """
+    if not hours or max(hours) - min(hours) >= HOUR:
+        return
+    figure.update_xaxes(
+        range=[
+            charts.axis_label(min(hours) - HOUR / 2),
+            charts.axis_label(max(hours) + HOUR / 2),
+        ]
+    )
+
+
 def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
     figure = go.Figure(layout=charts._layout("Units used today", "units"))
     figure.add_trace(
         go.Scatter(
-            x=[at.isoformat() for at, _ in status.burn],
+            x=[charts.axis_label(at) for at, _ in status.burn],
             y=[units for _, units in status.burn],
             name="used",
             mode="lines+markers",
@@ -39,6 +60,7 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
     figure.add_hline(
         y=status.row.limit, line_dash="dash", annotation_text="daily limit"
     )
+    _cover_an_hour(figure, [at for at, _ in status.burn])
     return charts.to_html(figure, div_id=f"chart-quota-{index}")
 
 
@@ -134,6 +156,7 @@ def _health_charts(over_time: list[monitoring.HealthBucket]) -> list[tuple]:
         layout=charts._layout("Error rate per hour", "error rate", percent=True)
     )
     latency = go.Figure(layout=charts._layout("Latency per hour", "ms"))
+    bar_width = 0.8 * HOUR_MS / len(platforms)
     for index, platform in enumerate(platforms):
         rows = [row for row in over_time if row.platform == platform]
         xs = [charts.axis_label(row.hour) for row in rows]
@@ -144,6 +167,11 @@ def _health_charts(over_time: list[monitoring.HealthBucket]) -> list[tuple]:
                 x=xs,
                 y=[row.requests for row in rows],
                 name=platform,
+                # Plotly sizes bars by the gap between positions, which one
+                # hour bucket does not have; each platform gets its share of
+                # 80 % of the hour (milliseconds on a date axis).
+                width=bar_width,
+                offset=-0.4 * HOUR_MS + index * bar_width,
                 marker_color=color,
                 hovertemplate="%{y} requests" + extra,
             )
@@ -171,6 +199,8 @@ def _health_charts(over_time: list[monitoring.HealthBucket]) -> list[tuple]:
                     hovertemplate="%{y} ms" + extra,
                 )
             )
+    for figure in (requests, errors, latency):
+        _cover_an_hour(figure, [row.hour for row in over_time])
     return [
         ("health-requests", "Requests per hour", requests),
         ("health-errors", "Error rate per hour", errors),

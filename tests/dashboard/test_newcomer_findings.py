@@ -1,0 +1,164 @@
+"""What a newcomer's first hour with the demo found: each finding, pinned."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard import staff_views
+from dashboard.templatetags.humanize_metrics import change, change_points
+from platforms import monitoring
+from platforms.models import ApiCallLog, ContentItem
+from platforms.services.storage import (
+    ItemData,
+    MetricValue,
+    daily_values_upsert,
+    items_upsert,
+    snapshots_upsert,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.0, "no change"),
+        (0.04, "no change"),  # rounds to 0.0 %
+        (-0.04, "no change"),
+        (1.5, "▲ 1.5%"),
+        (-1.5, "▼ 1.5%"),
+    ],
+)
+def test_a_change_that_rounds_to_nothing_reads_no_change(value, shown):
+    html = str(change(value))
+    assert f'<span aria-hidden="true">{shown}</span>' in html
+    assert ("change-none" in html) is (shown == "no change")
+
+
+def test_a_rate_change_that_rounds_to_nothing_reads_no_change():
+    assert "no change" in str(change_points(0.001))
+    assert "▲ 0.25 pp" in str(change_points(0.25))
+
+
+def test_a_csv_lists_each_line_in_time_order(client, youtube_account):
+    # The followers chart joins the readings and, before the first of them,
+    # the estimate walked back from daily gains: two groups of points that
+    # the CSV must still list forwards in time.
+    now = timezone.now().replace(microsecond=0)
+    for days_ago, followers in ((3, 1000), (1, 1010)):
+        snapshots_upsert(
+            account=youtube_account,
+            values=[MetricValue("follower_count", followers, "youtube.channels")],
+            fetched_at=now - dt.timedelta(days=days_ago),
+        )
+    today = timezone.localdate()
+    daily_values_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue(
+                "follower_gain",
+                4,
+                "youtubeAnalytics.reports",
+                day=today - dt.timedelta(days=d),
+            )
+            for d in range(4, 10)
+        ],
+        fetched_at=now,
+    )
+    client.force_login(youtube_account.owner)
+    body = client.get(
+        reverse("dashboard:overview"),
+        {"csv": "followers", "range": "30d", "granularity": "day"},
+    ).content.decode()
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert {row[3] for row in rows} == {"", "estimated"}, rows
+    days = [row[1] for row in rows]
+    assert days == sorted(days)
+    assert len(set(days)) == len(days)
+    # The estimate reaches back as far as the gains do, not to the range's
+    # start: before the oldest gain the count is unknown, not unchanged.
+    oldest_gain = today - dt.timedelta(days=9)
+    assert days[0] == (oldest_gain - dt.timedelta(days=1)).isoformat()
+
+
+def test_an_item_with_hidden_likes_says_why_its_chart_is_empty(client, youtube_account):
+    now = timezone.now()
+    (pk,) = items_upsert(
+        account=youtube_account,
+        items=[
+            ItemData(
+                platform_item_id="hidden",
+                kind=ContentItem.Kind.VIDEO,
+                title="Hidden likes",
+                published_at=now - dt.timedelta(days=3),
+            )
+        ],
+        seen_at=now,
+    ).values()
+    snapshots_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue("view_count", 40, "youtube.videos", item_id=pk),
+            MetricValue(
+                "like_count",
+                None,
+                "youtube.videos",
+                missing_reason="likes are hidden on this video",
+                item_id=pk,
+            ),
+        ],
+        fetched_at=now - dt.timedelta(hours=1),
+    )
+    client.force_login(youtube_account.owner)
+    html = client.get(reverse("dashboard:item", args=[pk])).content.decode()
+    section = html.split('id="title-like_count-total"', 1)[1].split("</section>")[0]
+    assert "Likes: likes are hidden on this video" in section
+    assert "No data for this range yet." not in section
+    # Comments were not hidden, only not read: no chart, no invented reason.
+    assert 'id="title-comment_count-total"' not in html
+
+
+def test_pages_declare_an_icon_that_is_served(client, creator):
+    client.force_login(creator)
+    html = client.get(reverse("dashboard:overview")).content.decode()
+    (href,) = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    assert href.endswith(".svg")
+    assert finders.find("favicon.svg")
+
+
+def test_the_login_page_offers_password_reset_once(client, db):
+    html = client.get(reverse("account_login")).content.decode()
+    assert html.count("Forgot your password?") == 1
+
+
+@pytest.mark.django_db
+def test_one_hour_of_calls_gets_an_axis_of_clock_times():
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    ApiCallLog.objects.bulk_create(
+        ApiCallLog(
+            platform=platform,
+            endpoint="x",
+            method="GET",
+            status_code=200,
+            latency_ms=12,
+        )
+        for platform in ("tiktok", "youtube")
+    )
+    over_time = monitoring.api_health_over_time(since=hour - dt.timedelta(hours=1))
+    assert len({row.hour for row in over_time}) == 1
+    charts = staff_views._health_charts(over_time)
+    requests = json.loads(charts[0][2].to_json())
+    start, end = requests["layout"]["xaxis"]["range"]
+    span = dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)
+    assert span == dt.timedelta(hours=1)
+    # Each platform's bar gets its own slice of the hour, side by side.
+    bars = requests["data"]
+    assert len({bar["offset"] for bar in bars}) == 2
+    assert all(bar["width"] > 0 for bar in bars)
