@@ -36,6 +36,7 @@ from platforms.models import (
     RateLimitBucket,
 )
 from platforms.monitoring import bucket_usage
+from platforms.ratelimit import get_limiter
 
 admin.site.site_header = "socialmetrics administration"
 admin.site.site_title = "socialmetrics admin"
@@ -356,18 +357,28 @@ class RateLimitBucketAdmin(admin.ModelAdmin):
     )
     actions = ("clear_block",)
 
+    @staticmethod
+    def _usage(obj: RateLimitBucket) -> tuple[int, float]:
+        # With Redis the slots live there, not in the row: read them once
+        # per row (both columns share the row's object).
+        if not hasattr(obj, "_live_read"):
+            live = get_limiter().live_tats([obj.key])
+            obj.tat = live.get(obj.key, obj.tat)
+            obj._live_read = True
+        return bucket_usage(obj, time.time())
+
     @admin.display(description="Used now / limit")
     def usage(self, obj: RateLimitBucket) -> str:
         if obj.limit is None or obj.window_seconds is None:
             return "-"
-        used, _ = bucket_usage(obj, time.time())
+        used, _ = self._usage(obj)
         return f"{used} / {obj.limit} per {obj.window_seconds} s"
 
     @admin.display(description="Used")
     def percent(self, obj: RateLimitBucket) -> str:
         if obj.limit is None or obj.window_seconds is None:
             return "-"
-        _, percent = bucket_usage(obj, time.time())
+        _, percent = self._usage(obj)
         return f"{percent:.1f} %"
 
     @admin.action(description="Clear the block (allow requests again)")

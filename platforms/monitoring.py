@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from platforms.models import ApiCallLog, ErrorLog, QuotaUsage, RateLimitBucket
 from platforms.quota import PACIFIC, next_reset, quota_day
+from platforms.ratelimit import Limiter, get_limiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,52 @@ class BucketStatus:
     used: int
     percent: float
     blocked: bool
+    #: The platform's own usage report in words, one line per figure set.
+    reported: list[str]
+
+
+_USAGE_FIGURES = (
+    ("call_count", "calls"),
+    ("total_cputime", "CPU time"),
+    ("total_time", "total time"),
+)
+
+
+def _usage_words(figures: dict[str, Any]) -> str:
+    parts = [
+        f"{label} {figures[key]:g} %"
+        for key, label in _USAGE_FIGURES
+        if isinstance(figures.get(key), int | float)
+    ]
+    regain = figures.get("estimated_time_to_regain_access")
+    if isinstance(regain, int | float) and regain > 0:
+        parts.append(f"access back in {regain:g} min")
+    return ", ".join(parts) or "no figures"
+
+
+def reported_usage_lines(usage: dict[str, Any] | None) -> list[str]:
+    """Graph's usage headers (PLATFORM_APIS 3.8) as sentences for staff.
+
+    `X-App-Usage` is one object for the whole app; `X-Business-Use-Case-Usage`
+    maps each business id to a list of figure sets, one per use case. Each
+    figure is a percent of that limit.
+    """
+    if not isinstance(usage, dict):
+        return []
+    lines = []
+    app = usage.get("x-app-usage")
+    if isinstance(app, dict):
+        lines.append(f"App: {_usage_words(app)}")
+    business = usage.get("x-business-use-case-usage")
+    if isinstance(business, dict):
+        for business_id, entries in business.items():
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict):
+                    kind = entry.get("type") or "use case"
+                    lines.append(
+                        f"Business {business_id} ({kind}): {_usage_words(entry)}"
+                    )
+    return lines
 
 
 def bucket_usage(bucket: RateLimitBucket, now_ts: float) -> tuple[int, float]:
@@ -146,10 +194,17 @@ def bucket_usage(bucket: RateLimitBucket, now_ts: float) -> tuple[int, float]:
     return used, round(100 * used / bucket.limit, 1)
 
 
-def rate_limit_status(*, now: dt.datetime | None = None) -> list[BucketStatus]:
+def rate_limit_status(
+    *, now: dt.datetime | None = None, limiter: Limiter | None = None
+) -> list[BucketStatus]:
+    """Every bucket's slots taken now, from wherever the limiter keeps them."""
     now = now or timezone.now()
+    buckets = list(RateLimitBucket.objects.select_related("account"))
+    live = (limiter or get_limiter()).live_tats([b.key for b in buckets])
     statuses = []
-    for bucket in RateLimitBucket.objects.select_related("account"):
+    for bucket in buckets:
+        if bucket.key in live:
+            bucket.tat = live[bucket.key]
         used, percent = bucket_usage(bucket, now.timestamp())
         statuses.append(
             BucketStatus(
@@ -157,6 +212,7 @@ def rate_limit_status(*, now: dt.datetime | None = None) -> list[BucketStatus]:
                 used=used,
                 percent=percent,
                 blocked=bool(bucket.blocked_until and bucket.blocked_until > now),
+                reported=reported_usage_lines(bucket.reported_usage),
             )
         )
     return statuses

@@ -251,6 +251,15 @@ class Limiter:
         """Make every bucket refuse requests until `until` (Unix seconds)."""
         raise NotImplementedError
 
+    def live_tats(self, keys: Sequence[str]) -> dict[str, float]:
+        """Each bucket's GCRA state where it lives outside the bucket table.
+
+        Empty by default: the table's `tat` is the state. A limiter that
+        keeps the state elsewhere returns it, so staff pages count the
+        slots taken now rather than a row that never sees a take.
+        """
+        return {}
+
     def acquire(self, specs: Sequence[BucketSpec], *, platform: str = "") -> None:
         """Take a slot from every bucket, sleeping short waits inline.
 
@@ -517,12 +526,25 @@ class RedisLimiter(Limiter):
     def try_take_up_to(
         self, specs: Sequence[BucketSpec], n: int, now: float
     ) -> tuple[int, float]:
+        # The state lives in Redis, but each bucket still gets its row (once
+        # per process): the staff page and admin list buckets from the table.
+        _ensure_buckets(specs)
         args: list[float] = [now, n]
         for spec in specs:
             args += [spec.rate.interval, spec.rate.tolerance]
         keys = [self.prefix + spec.key for spec in specs]
         granted, wait = self._take(keys=keys, args=args)
         return int(granted), float(wait)
+
+    def live_tats(self, keys: Sequence[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        values = self.redis.mget([self.prefix + key for key in keys])
+        return {
+            key: float(value)
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
 
     def block(self, specs: Iterable[BucketSpec], until: float, reason: str) -> None:
         specs = list(specs)

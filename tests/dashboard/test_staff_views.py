@@ -299,3 +299,36 @@ def test_bucket_usage_and_percent_agree_in_admin_and_staff_page(
         "/admin/platforms/ratelimitbucket/", {"blocked": "yes"}
     ).content.decode()
     assert "instagram:app:graph" in blocked and half.key not in blocked
+
+
+def test_rate_limit_page_puts_graph_usage_headers_into_words(client, staff_user):
+    RateLimitBucket.objects.create(
+        key="instagram:app:graph",
+        platform="instagram",
+        endpoint_class="graph",
+        limit=200,
+        window_seconds=3600,
+        reported_usage={
+            "x-app-usage": {"call_count": 12, "total_cputime": 3, "total_time": 4.5},
+            "x-business-use-case-usage": {
+                "17841400000000001": [
+                    {
+                        "type": "instagram",
+                        "call_count": 81,
+                        "total_cputime": 10,
+                        "total_time": 20,
+                        "estimated_time_to_regain_access": 7,
+                    }
+                ]
+            },
+        },
+        reported_at=timezone.now(),
+    )
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "App: calls 12 %, CPU time 3 %, total time 4.5 %" in html
+    assert (
+        "Business 17841400000000001 (instagram): calls 81 %, CPU time 10 %, "
+        "total time 20 %, access back in 7 min"
+    ) in html
+    assert "{&#x27;" not in html and "x-app-usage" not in html
