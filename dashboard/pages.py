@@ -325,6 +325,7 @@ def account_page(
         ),
         engagement,
         _posting_chart(account, rng, tz),
+        *_distributions(account.pk, ACCOUNT_DISTRIBUTIONS, id_prefix="audience-"),
     ]
     return {
         "charts": chart_list,
@@ -620,22 +621,59 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
                 reason,
             )
         )
-    return {"charts": chart_list + _distributions(item)}
+    distributions = _distributions(item.account_id, ITEM_DISTRIBUTIONS, item_id=item.pk)
+    return {"charts": chart_list + distributions}
 
 
-def _distributions(item: ContentItem) -> list[Chart]:
+ITEM_DISTRIBUTIONS = (
+    ("retention", "Audience retention"),
+    ("age_gender", "Demographics"),
+    ("country", "Countries"),
+    ("traffic_source", "Traffic / impression sources"),
+)
+#: The account's whole audience: YouTube's channel reports, Instagram's
+#: follower demographics, a TikTok business account's audience.
+ACCOUNT_DISTRIBUTIONS = (
+    ("age_gender", "Audience by age and gender"),
+    ("country", "Audience by country"),
+    ("city", "Audience by city"),
+    ("traffic_source", "Traffic / impression sources"),
+    ("activity", "Audience activity by hour"),
+)
+
+
+#: What a distribution's values count, by where they came from; the axis
+#: says it (YouTube mixes views and percentages, Graph counts followers).
+DISTRIBUTION_UNITS = {
+    ("youtubeAnalytics.reports", "retention"): "audience watch ratio",
+    ("youtubeAnalytics.reports", "age_gender"): "% of viewers",
+    ("youtubeAnalytics.reports", "country"): "views",
+    ("youtubeAnalytics.reports", "traffic_source"): "views",
+    ("graph.ig_user.insights", "age_gender"): "followers",
+    ("graph.ig_user.insights", "country"): "followers",
+    ("graph.ig_user.insights", "city"): "followers",
+    ("tiktok.business.get", "age_gender"): "share of followers",
+    ("tiktok.business.get", "country"): "share of followers",
+}
+
+
+def _distributions(
+    account_id: int,
+    kinds: Sequence[tuple[str, str]],
+    *,
+    item_id: int | None = None,
+    id_prefix: str = "",
+) -> list[Chart]:
+    """Bar charts of the newest stored distribution of each kind (account
+    level without `item_id`)."""
     out = []
-    for kind, title in (
-        ("retention", "Audience retention"),
-        ("age_gender", "Demographics"),
-        ("country", "Countries"),
-        ("traffic_source", "Traffic / impression sources"),
-    ):
+    for kind, title in kinds:
         dist = selectors.latest_distribution(
-            account_id=item.account_id, kind=kind, item_id=item.pk
+            account_id=account_id, kind=kind, item_id=item_id
         )
         if dist is None or not dist.data:
             continue
+        chart_id = f"{id_prefix}{kind}"
         labels = [str(entry.get("key")) for entry in dist.data]
         values = [entry.get("value") for entry in dist.data]
         provenance = Provenance(
@@ -648,16 +686,16 @@ def _distributions(item: ContentItem) -> list[Chart]:
             labels,
             values,
             title=title,
-            y_title="share",
+            y_title=DISTRIBUTION_UNITS.get((dist.source, kind), "share"),
             source=charts.hover_source(provenance),
             estimated=dist.estimated,
         )
         out.append(
             Chart(
-                id=kind,
+                id=chart_id,
                 title=title,
                 provenance=provenance,
-                html=charts.to_html(figure, div_id=f"chart-{kind}"),
+                html=charts.to_html(figure, div_id=f"chart-{chart_id}"),
                 header=("bucket", "value"),
                 rows=list(zip(labels, values, strict=True)),
             )

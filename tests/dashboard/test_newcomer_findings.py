@@ -18,12 +18,15 @@ from dashboard.templatetags.humanize_metrics import change, change_points
 from platforms import monitoring
 from platforms.models import ApiCallLog, ContentItem
 from platforms.services.storage import (
+    DistributionData,
     ItemData,
     MetricValue,
     daily_values_upsert,
+    distributions_upsert,
     items_upsert,
     snapshots_upsert,
 )
+from tests.dashboard.test_views import figure_of
 
 
 @pytest.mark.parametrize(
@@ -162,3 +165,61 @@ def test_one_hour_of_calls_gets_an_axis_of_clock_times():
     bars = requests["data"]
     assert len({bar["offset"] for bar in bars}) == 2
     assert all(bar["width"] > 0 for bar in bars)
+
+
+def test_the_account_page_shows_the_audience_the_platform_reports(
+    client, youtube_account, instagram_account
+):
+    now = timezone.now()
+    today = now.date()
+    distributions_upsert(
+        account=youtube_account,
+        distributions=[
+            DistributionData(
+                kind="country",
+                day=today,
+                data=[{"key": "US", "value": 900}, {"key": "DE", "value": 120}],
+                source="youtubeAnalytics.reports",
+            ),
+            # An older report of the same kind is not the one shown.
+            DistributionData(
+                kind="country",
+                day=today - dt.timedelta(days=7),
+                data=[{"key": "FR", "value": 5}],
+                source="youtubeAnalytics.reports",
+            ),
+        ],
+        fetched_at=now,
+    )
+    distributions_upsert(
+        account=instagram_account,
+        distributions=[
+            DistributionData(
+                kind="age_gender",
+                day=today,
+                data=[{"key": "18-24 F", "value": 40}],
+                source="graph.ig_user.insights",
+            )
+        ],
+        fetched_at=now,
+    )
+    client.force_login(youtube_account.owner)
+    url = reverse("dashboard:account", args=[youtube_account.pk])
+    html = client.get(url).content.decode()
+    assert "Audience by country" in html
+    (bars,) = figure_of(html, "audience-country")["data"]
+    assert (bars["x"], bars["y"]) == (["US", "DE"], [900, 120])
+    # Another account's audience stays on that account's page.
+    assert "Audience by age and gender" not in html
+    body = client.get(url, {"csv": "audience-country"}).content.decode()
+    assert list(csv.reader(io.StringIO(body))) == [
+        ["bucket", "value"],
+        ["US", "900"],
+        ["DE", "120"],
+    ]
+    other = client.get(
+        reverse("dashboard:account", args=[instagram_account.pk])
+    ).content.decode()
+    assert "Audience by age and gender" in other
+    layout = figure_of(other, "audience-age_gender")["layout"]
+    assert layout["yaxis"]["title"]["text"] == "followers"
