@@ -36,7 +36,7 @@ from platforms.models import (
     RateLimitBucket,
 )
 from platforms.monitoring import bucket_usage
-from platforms.ratelimit import get_limiter
+from platforms.ratelimit import status_limiter
 
 admin.site.site_header = "socialmetrics administration"
 admin.site.site_title = "socialmetrics admin"
@@ -362,7 +362,7 @@ class RateLimitBucketAdmin(admin.ModelAdmin):
         # With Redis the slots live there, not in the row: read them once
         # per row (both columns share the row's object).
         if not hasattr(obj, "_live_read"):
-            live = get_limiter().live_tats([obj.key])
+            live = status_limiter().live_tats([obj.key])
             obj.tat = live.get(obj.key, obj.tat)
             obj._live_read = True
         return bucket_usage(obj, time.time())

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from platforms.models import ApiCallLog, ErrorLog, QuotaUsage, RateLimitBucket
 from platforms.quota import PACIFIC, next_reset, quota_day
-from platforms.ratelimit import Limiter, get_limiter
+from platforms.ratelimit import Limiter, status_limiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +200,7 @@ def rate_limit_status(
     """Every bucket's slots taken now, from wherever the limiter keeps them."""
     now = now or timezone.now()
     buckets = list(RateLimitBucket.objects.select_related("account"))
-    live = (limiter or get_limiter()).live_tats([b.key for b in buckets])
+    live = (limiter or status_limiter()).live_tats([b.key for b in buckets])
     statuses = []
     for bucket in buckets:
         if bucket.key in live:

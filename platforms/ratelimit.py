@@ -33,6 +33,7 @@ raises `PlatformRateLimitError(retry_after=...)` so the job is re-queued.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -562,6 +563,13 @@ class RedisLimiter(Limiter):
             blocked_reason=reason[:255],
             updated_at=timezone.now(),
         )
+
+
+@functools.cache
+def status_limiter() -> Limiter:
+    """The limiter the staff pages and admin read bucket state through: one
+    per process, since a Redis client is a connection pool."""
+    return get_limiter()
 
 
 def get_limiter(**kwargs: Any) -> Limiter:
