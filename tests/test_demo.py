@@ -319,3 +319,20 @@ def test_it_kills_a_child_that_ignores_sigterm(tmp_path):
     assert supervisor.run() == 1
     assert stubborn.process.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 10
+
+
+def test_the_demo_world_is_small_and_has_no_three_billion_view_post(tmp_path):
+    from platforms.management.commands.demo import demo_sandbox_config
+    from platforms.sandbox import Sandbox
+    from platforms.sandbox.core import world as w
+
+    path = demo_sandbox_config(tmp_path)
+    sandbox = Sandbox(seed=0, config=str(path))
+    first = sandbox.world.accounts("youtube")[0]
+    assert first.item_count == 60
+    assert sandbox.world.item(first, w.HUGE).views(sandbox.clock.now()) < 2**31
+    # Written once: a creator's own edits survive the next run.
+    path.write_text('{"world": {"items_per_account": 5}}')
+    assert demo_sandbox_config(tmp_path).read_text() == (
+        '{"world": {"items_per_account": 5}}'
+    )

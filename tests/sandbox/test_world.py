@@ -134,3 +134,10 @@ def test_it_serves_the_same_bytes_for_the_same_seed_and_clock():
         return reply.json()["data"]
 
     assert body(21) == body(21)
+
+
+def test_the_huge_counter_can_be_turned_off_for_the_demo():
+    quiet = Sandbox(seed=42, config={**FROZEN, "world": {"huge_counts": False}})
+    now = quiet.clock.now()
+    youtube = quiet.world.accounts("youtube")[0]
+    assert quiet.world.item(youtube, w.HUGE).views(now) < 2**31

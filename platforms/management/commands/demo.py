@@ -148,7 +148,14 @@ def demo_sandbox_config(data_dir: Path) -> Path:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(
             json.dumps(
-                {"world": {"items_per_account": 60, "history_days": 120}}, indent=2
+                {
+                    "world": {
+                        "items_per_account": 60,
+                        "history_days": 120,
+                        "huge_counts": False,
+                    }
+                },
+                indent=2,
             )
         )
     return path

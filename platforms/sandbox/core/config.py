@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
         "analytics_lag_hours": 48,
         # Share of TikTok video/list pages that come back short (has_more true).
         "short_page_rate": 0.3,
+        # The first account's item #8 passes 2^31 views, so clients and
+        # storage meet 64-bit counters; the demo turns it off, since a 3-billion
+        # view post on a small account reads as a bug to a creator.
+        "huge_counts": True,
     },
     "credentials": {
         "tiktok": {

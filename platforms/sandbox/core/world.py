@@ -158,6 +158,7 @@ class World:
         else:
             self.anchor = math.floor(now / DAY) * DAY
         self.items_per_account = int(config["items_per_account"])
+        self.huge_counts = bool(config.get("huge_counts", True))
         self.history_days = float(config["history_days"])
         self.analytics_lag = float(config["analytics_lag_hours"]) * 3600
         self.story_every = float(config["story_every_hours"]) * 3600
@@ -323,7 +324,7 @@ class World:
         if rng.random() < 0.03:
             # Heavy tail: the occasional hit.
             final_views *= rng.paretovariate(1.2) * 20
-        if index == HUGE and account.index == 0:
+        if index == HUGE and account.index == 0 and self.huge_counts:
             final_views = 3.2e9
         rates = _engagement(platform, rng)
         topic = WORDS[rng.randrange(len(WORDS))]
