@@ -205,7 +205,7 @@ def bar_figure(
 ) -> go.Figure:
     """Bars; estimated values get a hatched fill and say so in the legend."""
     figure = go.Figure(layout=_layout(title, y_title, percent=percent))
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", automargin=True)
     marker: dict = {"color": PALETTE[0]}
     if estimated:
         marker["pattern"] = {"shape": "/"}

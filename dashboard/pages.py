@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from dashboard import charts, kpis
+from dashboard import audience, charts, kpis
 from dashboard.forms import DateRange
 from platforms import selectors
 from platforms.models import (
@@ -634,27 +634,12 @@ ITEM_DISTRIBUTIONS = (
 #: The account's whole audience: YouTube's channel reports, Instagram's
 #: follower demographics, a TikTok business account's audience.
 ACCOUNT_DISTRIBUTIONS = (
-    ("age_gender", "Audience by age and gender"),
+    ("age_gender", "Audience demographics"),
     ("country", "Audience by country"),
     ("city", "Audience by city"),
     ("traffic_source", "Traffic / impression sources"),
     ("activity", "Audience activity by hour"),
 )
-
-
-#: What a distribution's values count, by where they came from; the axis
-#: says it (YouTube mixes views and percentages, Graph counts followers).
-DISTRIBUTION_UNITS = {
-    ("youtubeAnalytics.reports", "retention"): "audience watch ratio",
-    ("youtubeAnalytics.reports", "age_gender"): "% of viewers",
-    ("youtubeAnalytics.reports", "country"): "views",
-    ("youtubeAnalytics.reports", "traffic_source"): "views",
-    ("graph.ig_user.insights", "age_gender"): "followers",
-    ("graph.ig_user.insights", "country"): "followers",
-    ("graph.ig_user.insights", "city"): "followers",
-    ("tiktok.business.get", "age_gender"): "share of followers",
-    ("tiktok.business.get", "country"): "share of followers",
-}
 
 
 def _distributions(
@@ -674,8 +659,10 @@ def _distributions(
         if dist is None or not dist.data:
             continue
         chart_id = f"{id_prefix}{kind}"
-        labels = [str(entry.get("key")) for entry in dist.data]
-        values = [entry.get("value") for entry in dist.data]
+        pairs = audience.rows(kind, dist.data)
+        labels = [label for label, _ in pairs]
+        values = [value for _, value in pairs]
+        unit = audience.unit_for(dist.source, kind)
         provenance = Provenance(
             sources=(dist.source,),
             first_fetched=dist.fetched_at,
@@ -686,7 +673,8 @@ def _distributions(
             labels,
             values,
             title=title,
-            y_title=DISTRIBUTION_UNITS.get((dist.source, kind), "share"),
+            y_title=unit.title,
+            percent=unit.fraction,
             source=charts.hover_source(provenance),
             estimated=dist.estimated,
         )

@@ -210,7 +210,7 @@ def test_the_account_page_shows_the_audience_the_platform_reports(
     (bars,) = figure_of(html, "audience-country")["data"]
     assert (bars["x"], bars["y"]) == (["US", "DE"], [900, 120])
     # Another account's audience stays on that account's page.
-    assert "Audience by age and gender" not in html
+    assert "Audience demographics" not in html
     body = client.get(url, {"csv": "audience-country"}).content.decode()
     assert list(csv.reader(io.StringIO(body))) == [
         ["bucket", "value"],
@@ -220,6 +220,6 @@ def test_the_account_page_shows_the_audience_the_platform_reports(
     other = client.get(
         reverse("dashboard:account", args=[instagram_account.pk])
     ).content.decode()
-    assert "Audience by age and gender" in other
+    assert "Audience demographics" in other
     layout = figure_of(other, "audience-age_gender")["layout"]
     assert layout["yaxis"]["title"]["text"] == "followers"

@@ -465,8 +465,8 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "yt_gender": ("female", "male", "user_specified"),
     "traffic": (
         "YT_SEARCH",
-        "SUGGESTED",
-        "BROWSE_FEATURES",
+        "RELATED_VIDEO",  # suggested videos
+        "SUBSCRIBER",  # browse features: home, subscriptions feed
         "EXT_URL",
         "PLAYLIST",
         "NOTIFICATION",
