@@ -593,20 +593,24 @@ def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
         reason = reasons.get(metric, "")
         if not cumulative and not per_period and not reason:
             continue
-        chart_list.append(
-            _with_reason(
-                _series_chart(
-                    f"{metric}-total",
-                    cumulative,
-                    names=names,
-                    rng=rng,
-                    title=f"Total {label}",
-                    y_title=label,
-                ),
-                label,
-                reason,
+        # Day values without readings (YouTube's shares, which have no
+        # counter, or a range before the account was connected): an empty
+        # "Total" beside them would claim data is still to come.
+        if cumulative or reason or not per_period:
+            chart_list.append(
+                _with_reason(
+                    _series_chart(
+                        f"{metric}-total",
+                        cumulative,
+                        names=names,
+                        rng=rng,
+                        title=f"Total {label}",
+                        y_title=label,
+                    ),
+                    label,
+                    reason,
+                )
             )
-        )
         chart_list.append(
             _with_reason(
                 _series_chart(

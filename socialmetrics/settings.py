@@ -194,6 +194,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "none")
 ACCOUNT_LOGOUT_ON_GET = False
+# Sign-in messages name the user by the email they log in with, not by the
+# username allauth derives from it.
+ACCOUNT_USER_DISPLAY = "dashboard.users.display_name"
 SOCIALACCOUNT_STORE_TOKENS = False  # tokens live encrypted in platforms.Credential
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

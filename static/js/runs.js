@@ -22,3 +22,12 @@
 
   document.addEventListener("DOMContentLoaded", function () { window.setTimeout(poll, EVERY_MS); });
 })();
+
+// Facebook's login redirect appends "#_=_" to the return URL; drop it so the
+// address bar (and a bookmark of it) shows the page's own URL.
+(function () {
+  "use strict";
+  if (window.location.hash === "#_=_" && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+})();

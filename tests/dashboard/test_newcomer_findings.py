@@ -16,7 +16,7 @@ from django.utils import timezone
 from dashboard import staff_views
 from dashboard.templatetags.humanize_metrics import change, change_points
 from platforms import monitoring
-from platforms.models import ApiCallLog, ContentItem
+from platforms.models import ApiCallLog, ContentItem, RateLimitBucket
 from platforms.services.storage import (
     DistributionData,
     ItemData,
@@ -223,3 +223,80 @@ def test_the_account_page_shows_the_audience_the_platform_reports(
     assert "Audience demographics" in other
     layout = figure_of(other, "audience-age_gender")["layout"]
     assert layout["yaxis"]["title"]["text"] == "followers"
+
+
+def test_favicon_ico_leads_to_the_served_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".svg")
+    assert "favicon" in response["Location"]
+
+
+def test_signing_in_names_the_user_by_email(client, creator):
+    creator.set_password("a-long-test-password")
+    creator.save()
+    response = client.post(
+        reverse("account_login"),
+        {"login": creator.email, "password": "a-long-test-password"},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(creator.email in message for message in shown), shown
+
+
+def test_a_youtube_item_without_a_share_counter_shows_no_empty_total(
+    client, youtube_account
+):
+    now = timezone.now()
+    (pk,) = items_upsert(
+        account=youtube_account,
+        items=[
+            ItemData(
+                platform_item_id="v-shares",
+                kind=ContentItem.Kind.VIDEO,
+                title="Shared",
+                published_at=now - dt.timedelta(days=10),
+            )
+        ],
+        seen_at=now,
+    ).values()
+    daily_values_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue(
+                "share_count",
+                3,
+                "youtubeAnalytics.reports",
+                item_id=pk,
+                day=now.date() - dt.timedelta(days=d),
+            )
+            for d in range(1, 5)
+        ],
+        fetched_at=now,
+    )
+    snapshots_upsert(
+        account=youtube_account,
+        values=[MetricValue("view_count", 40, "youtube.videos", item_id=pk)],
+        fetched_at=now - dt.timedelta(hours=1),
+    )
+    client.force_login(youtube_account.owner)
+    html = client.get(reverse("dashboard:item", args=[pk])).content.decode()
+    assert 'id="title-share_count-daily"' in html
+    assert 'id="title-share_count-total"' not in html
+    # A counter with a reading keeps its total chart.
+    assert 'id="title-view_count-total"' in html
+
+
+def test_the_rate_limit_page_says_what_used_now_means(client, staff_user):
+    RateLimitBucket.objects.create(
+        key="youtube:app:data",
+        platform="youtube",
+        endpoint_class="data",
+        limit=100000,
+        window_seconds=3600,
+    )
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "100,000 per 3,600 s" in html
+    assert "0 / 100,000" in html
+    assert "Used now" in html and "an idle bucket reads 0" in html
