@@ -334,6 +334,26 @@ def account_page(
     }
 
 
+def _period_start(day: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())  # ISO weeks, as TruncWeek
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _end_of_period(points: list[Point], granularity: str) -> list[Point]:
+    """Daily estimates as weekly or monthly ones: each period's last day, as
+    a follower reading stands for the period it ends (daily: unchanged)."""
+    if granularity == "day":
+        return points
+    last: dict[tuple[int, dt.date], Point] = {}
+    for point in sorted(points, key=lambda p: (p.account_id, p.bucket)):
+        bucket = _period_start(point.bucket, granularity)  # type: ignore[arg-type]
+        last[(point.account_id, bucket)] = replace(point, bucket=bucket)
+    return list(last.values())
+
+
 def _followers_chart(
     accounts: list[ConnectedAccount], rng: DateRange, tz: ZoneInfo, *, title: str
 ) -> Chart:
@@ -347,15 +367,18 @@ def _followers_chart(
         tz=tz,
         granularity=rng.granularity,  # type: ignore[arg-type]
     )
-    if rng.granularity == "day":
+    if rng.granularity in ("day", "week", "month"):
         # Estimated points are flagged, so the figure draws them as their
         # own labelled trace and a reader never mistakes them for readings.
         estimate = selectors.follower_history_estimate(
             account_ids=ids, start=rng.start, end=rng.end, tz=tz
         )
         if estimate:
+            points = _end_of_period(estimate.points, rng.granularity)
+            measured = {(p.account_id, p.bucket) for p in series.points}
             series = Series(
-                series.points + estimate.points,
+                series.points
+                + [p for p in points if (p.account_id, p.bucket) not in measured],
                 series.provenance.merged(estimate.provenance),
             )
     return _series_chart(

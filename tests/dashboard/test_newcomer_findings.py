@@ -300,3 +300,57 @@ def test_the_rate_limit_page_says_what_used_now_means(client, staff_user):
     assert "100,000 per 3,600 s" in html
     assert "0 / 100,000" in html
     assert "Used now" in html and "an idle bucket reads 0" in html
+
+
+@pytest.mark.parametrize("granularity", ["week", "month"])
+def test_the_follower_estimate_reaches_weekly_and_monthly_charts(
+    client, youtube_account, granularity
+):
+    # A range before the first reading: only the estimate can fill it, and
+    # per week or month it is the estimate of each period's last day.
+    now = timezone.now().replace(microsecond=0)
+    snapshots_upsert(
+        account=youtube_account,
+        values=[MetricValue("follower_count", 5000, "youtube.channels")],
+        fetched_at=now,
+    )
+    today = timezone.localdate()
+    daily_values_upsert(
+        account=youtube_account,
+        values=[
+            MetricValue(
+                "follower_gain",
+                10,
+                "youtubeAnalytics.reports",
+                day=today - dt.timedelta(days=d),
+            )
+            for d in range(0, 80)
+        ],
+        fetched_at=now,
+    )
+    start, end = today - dt.timedelta(days=70), today - dt.timedelta(days=10)
+    client.force_login(youtube_account.owner)
+    body = client.get(
+        reverse("dashboard:overview"),
+        {
+            "csv": "followers",
+            "range": "custom",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "granularity": granularity,
+        },
+    ).content.decode()
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert rows, "the estimate fills the range"
+    assert {row[3] for row in rows} == {"estimated"}
+    buckets = [dt.date.fromisoformat(row[1]) for row in rows]
+    assert len(set(buckets)) == len(buckets)
+    if granularity == "week":
+        assert all(b.weekday() == 0 for b in buckets)
+    else:
+        assert all(b.day == 1 for b in buckets)
+    # Each period's value is its last day's estimate: 10 a day lower per
+    # day further back, so later periods hold more followers.
+    values = [float(row[2]) for row in rows]
+    assert values == sorted(values)
+    assert max(values) < 5000
