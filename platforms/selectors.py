@@ -526,9 +526,10 @@ def snapshot_deltas_by_metric(
         at = _raw_bucket(raw, granularity, tz)
         if total is None or at < lowest:
             continue
-        entry = sums.setdefault((name, account_id, at), [0.0, 0.0, False, False])
+        entry = sums.setdefault((name, account_id, at), [0.0, 0.0, False, False, False])
         if raw_previous is None:
             entry[1] += total  # items first read where they were published
+            entry[4] = True
         elif reading or _raw_bucket(raw_previous, granularity, tz) == _step_back(
             at, granularity
         ):
@@ -538,10 +539,11 @@ def snapshot_deltas_by_metric(
             continue  # growth over several buckets belongs to none of them
         entry[3] = entry[3] or bool(est)
     points: dict[str, list[Point]] = {name: [] for name in metrics}
-    for (name, account_id, at), (delta, new, adjacent, estimated) in sorted(
-        sums.items()
-    ):
-        if adjacent:
+    for key, (delta, new, adjacent, estimated, whole) in sorted(sums.items()):
+        name, account_id, at = key
+        # Summed over items, a bucket also needs its older items' deltas: new
+        # items alone would undercount it. One item's first period is whole.
+        if adjacent or (whole and item_id is not None):
             points[name].append(Point(account_id, at, _tidy(delta + new), estimated))
     provenance = _provenance_by_metric(rows, derived=derived)
     return {

@@ -404,3 +404,27 @@ def test_buckets_are_cut_in_local_time_across_a_dst_change(youtube_account):
     growth = selectors.snapshot_deltas(**kwargs, granularity="hour", level="account")
     assert {p.value for p in growth.points} == {1}
     assert growth.points[0].bucket.hour == 1  # midnight's reading has none before
+
+
+@pytest.mark.parametrize("granularity", ["day", "week"])
+def test_one_items_first_period_counts_whole_without_a_period_before(
+    tiktok_account, tiktok_items, granularity
+):
+    # A video published on 2 March and read twice that day: on its own page
+    # its first period is its views so far. Summed over the account's items
+    # the same bucket needs the old items' deltas too, so there it is a gap.
+    old, new = tiktok_items
+    for hours, views in ((10, 30), (20, 45)):
+        at = dt.datetime(2026, 3, 2, hours, tzinfo=dt.UTC)
+        _read(tiktok_account, at, {("view_count", new): views})
+    asked = {
+        "account_ids": [tiktok_account.pk],
+        "metric": "view_count",
+        "start": dt.date(2026, 3, 2),
+        "end": dt.date(2026, 3, 3),
+        "tz": ZoneInfo("UTC"),
+        "granularity": granularity,
+    }
+    own = selectors.snapshot_deltas(**asked, item_id=new)
+    assert [(p.bucket, p.value) for p in own.points] == [(dt.date(2026, 3, 2), 45)]
+    assert selectors.snapshot_deltas(**asked).points == []
