@@ -595,14 +595,31 @@ ITEM_METRICS = (
     ("comment_count", "comments"),
     ("share_count", "shares"),
 )
+#: Graph's insights beyond the four counters: a story has no likes or
+#: comments at all, its reach and replies are what it has.
+INSTAGRAM_ITEM_METRICS = (
+    ("reach", "accounts reached"),
+    ("saved", "saves"),
+    ("replies", "replies"),
+    ("total_interactions", "interactions"),
+    ("follows", "follows"),
+    ("profile_visits", "profile visits"),
+)
+
+
+def item_metrics(item: ContentItem) -> tuple[tuple[str, str], ...]:
+    if item.account.platform == "instagram":
+        return ITEM_METRICS + INSTAGRAM_ITEM_METRICS
+    return ITEM_METRICS
 
 
 def item_page(*, item: ContentItem, rng: DateRange, tz: ZoneInfo) -> dict:
     account = item.account
-    names = {account.pk: item.title[:40] or item.platform_item_id}
-    reasons = _missing_reasons(item, [m for m, _ in ITEM_METRICS], rng, tz)
+    names = {account.pk: item.label[:40]}
+    metrics = item_metrics(item)
+    reasons = _missing_reasons(item, [m for m, _ in metrics], rng, tz)
     chart_list = []
-    for metric, label in ITEM_METRICS:
+    for metric, label in metrics:
         cumulative = selectors.snapshot_series(
             account_ids=[account.pk],
             metric=metric,

@@ -7,6 +7,8 @@ holds a number or holds NULL with a `missing_reason`.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -166,7 +168,18 @@ class ContentItem(models.Model):
         ordering = ["-published_at"]
 
     def __str__(self) -> str:
-        return self.title[:60] or self.platform_item_id
+        return self.label[:60]
+
+    @property
+    def label(self) -> str:
+        """What pages call the item: its title, or when it has none (Graph
+        gives stories no caption) its kind and publish time."""
+        if self.title:
+            return self.title
+        if self.published_at:
+            published = self.published_at.astimezone(dt.UTC)
+            return f"{self.get_kind_display()} of {published:%Y-%m-%d %H:%M} UTC"
+        return self.platform_item_id
 
 
 class MetricValueBase(models.Model):

@@ -354,3 +354,39 @@ def test_the_follower_estimate_reaches_weekly_and_monthly_charts(
     values = [float(row[2]) for row in rows]
     assert values == sorted(values)
     assert max(values) < 5000
+
+
+def test_an_instagram_story_is_named_and_charts_what_it_has(client, instagram_account):
+    published = dt.datetime(2026, 12, 3, 14, 5, tzinfo=dt.UTC)
+    (pk,) = items_upsert(
+        account=instagram_account,
+        items=[
+            ItemData(
+                platform_item_id="17753470004999999",
+                kind=ContentItem.Kind.STORY,
+                title="",
+                published_at=published,
+            )
+        ],
+        seen_at=timezone.now(),
+    ).values()
+    for hours_ago, reach in ((5, 120), (1, 159)):
+        snapshots_upsert(
+            account=instagram_account,
+            values=[
+                MetricValue("reach", reach, "graph.story.insights", item_id=pk),
+                MetricValue("replies", 2, "graph.story.insights", item_id=pk),
+            ],
+            fetched_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        )
+    client.force_login(instagram_account.owner)
+    html = client.get(reverse("dashboard:item", args=[pk])).content.decode()
+    assert "<h1" in html and "Story of 2026-12-03 14:05 UTC" in html
+    assert "17753470004999999</h1>" not in html
+    assert 'id="title-reach-total"' in html and 'id="title-replies-total"' in html
+    # A story has no likes: no chart claims they are still to come.
+    assert 'id="title-like_count-total"' not in html
+    top = client.get(
+        reverse("dashboard:account", args=[instagram_account.pk])
+    ).content.decode()
+    assert "Story of 2026-12-03 14:05 UTC" in top
