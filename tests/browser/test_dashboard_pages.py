@@ -142,7 +142,7 @@ def test_staff_open_the_monitoring_pages_with_data(
     row = page.locator("tr", has_text="short-term")
     # tat 24 minutes ahead in a 3,000-per-hour window: about 1,200 slots
     # taken (one drains every 1.2 s).
-    assert re.search(r"1[12]\d\d / 3000", row.inner_text())
+    assert re.search(r"1,[12]\d\d / 3,000", row.inner_text())
     assert "rateLimitExceeded from Google" in row.inner_text()
     screenshot("staff-rate-limits")
 
