@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import plotly.graph_objects as go
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
@@ -57,11 +58,42 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
             hovertemplate=f"%{{y:,}} units<extra>{CALL_LOG}</extra>",
         )
     )
+    pace = _pace_at_reset(status)
+    if pace is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[charts.axis_label(status.now), charts.axis_label(status.resets_at)],
+                y=[status.row.units_used, pace],
+                name="at this pace",
+                mode="lines",
+                line={"dash": "dot"},
+                hovertemplate="%{y:,} units at this pace<extra>forecast</extra>",
+            )
+        )
     figure.add_hline(
         y=status.row.limit, line_dash="dash", annotation_text="daily limit"
     )
-    _cover_an_hour(figure, [at for at, _ in status.burn])
+    if status.day_start is not None:
+        # The whole quota day, reset to reset: where the day stands and how
+        # much of it is left read off the axis.
+        figure.update_xaxes(
+            range=[
+                charts.axis_label(status.day_start),
+                charts.axis_label(status.resets_at),
+            ]
+        )
     return charts.to_html(figure, div_id=f"chart-quota-{index}")
+
+
+def _pace_at_reset(status: monitoring.QuotaStatus) -> int | None:
+    """Units used by the reset if the day goes on at its pace so far."""
+    if status.day_start is None or status.now is None or not status.row.units_used:
+        return None
+    elapsed = (status.now - status.day_start).total_seconds()
+    if elapsed <= 0:
+        return None
+    day = (status.resets_at - status.day_start).total_seconds()
+    return round(status.row.units_used * day / elapsed)
 
 
 def _quota_provenance(status: monitoring.QuotaStatus) -> Provenance:
@@ -96,7 +128,16 @@ def rate_limits(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/staff/rate_limits.html",
-        {"buckets": monitoring.rate_limit_status()},
+        {
+            "buckets": monitoring.rate_limit_status(),
+            # The demo scales limits to its fast clock; say which are not
+            # the platforms' own.
+            "overrides": [
+                f"{platform}.{endpoint_class}={rate}"
+                for platform, classes in sorted(settings.PLATFORM_RATE_LIMITS.items())
+                for endpoint_class, rate in sorted(classes.items())
+            ],
+        },
     )
 
 

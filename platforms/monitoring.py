@@ -39,6 +39,9 @@ class QuotaStatus:
     burn: list[tuple[dt.datetime, int]]  # cumulative units at the end of each hour
     runs_out_at: dt.datetime | None  # at the current pace; None if it lasts the day
     resets_at: dt.datetime
+    #: The quota day's start (the last reset), and now: the forecast's base.
+    day_start: dt.datetime | None = None
+    now: dt.datetime | None = None
     #: The API call log rows behind `burn` and `by_operation`.
     first_call_at: dt.datetime | None = None
     last_call_at: dt.datetime | None = None
@@ -70,11 +73,14 @@ def _call_split(platform: str, project: str, day_start: dt.datetime) -> _CallSpl
         .annotate(units=Sum("quota_cost"))
         .order_by("hour")
     )
-    burn, total = [], 0
+    span = calls.aggregate(first=Min("created_at"), last=Max("created_at"))
+    # From zero at the reset, then the running total at the end of each hour
+    # (the current hour's at its last call): a burn-down reads left to right.
+    burn, total = [(day_start, 0)], 0
     for bucket in hourly:
         total += bucket["units"]
-        burn.append((bucket["hour"], total))
-    span = calls.aggregate(first=Min("created_at"), last=Max("created_at"))
+        hour_end = bucket["hour"] + dt.timedelta(hours=1)
+        burn.append((min(hour_end, span["last"] or hour_end), total))
     return _CallSplit(by_operation, burn, span["first"], span["last"])
 
 
@@ -97,6 +103,8 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
                 resets_at=next_reset(now, PACIFIC),
                 first_call_at=split.first,
                 last_call_at=split.last,
+                day_start=day_start,
+                now=now,
             )
         )
     return statuses

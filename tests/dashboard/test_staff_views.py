@@ -6,9 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from dashboard import charts
 from platforms import monitoring
 from platforms.models import ApiCallLog, ErrorLog, QuotaUsage, RateLimitBucket
 from platforms.quota import PACIFIC, next_reset, quota_day
+from tests.dashboard.test_views import figure_of
 
 STAFF_URLS = [
     "dashboard:staff-quota",
@@ -332,3 +334,49 @@ def test_rate_limit_page_puts_graph_usage_headers_into_words(client, staff_user)
         "total time 20 %, access back in 7 min"
     ) in html
     assert "{&#x27;" not in html and "x-app-usage" not in html
+
+
+def test_the_burn_down_spans_the_quota_day_with_its_pace(
+    client, staff_user, time_machine
+):
+    # 10:50 Pacific: 800 units since midnight, in two hours of calls.
+    now = dt.datetime(2026, 12, 4, 10, 50, tzinfo=PACIFIC)
+    time_machine.move_to(now, tick=False)
+    day_start = dt.datetime(2026, 12, 4, tzinfo=PACIFIC)
+    QuotaUsage.objects.create(
+        platform="youtube",
+        project="p1",
+        day=quota_day(now, PACIFIC),
+        units_used=800,
+        limit=10000,
+        resets_at=next_reset(now, PACIFIC),
+    )
+    for at, cost in (
+        (day_start + dt.timedelta(hours=9, minutes=5), 500),
+        (day_start + dt.timedelta(hours=10, minutes=40), 300),
+    ):
+        ApiCallLog.objects.create(
+            platform="youtube",
+            endpoint="youtube.search",
+            method="GET",
+            status_code=200,
+            quota_cost=cost,
+            project="p1",
+            created_at=at,
+        )
+    (status,) = monitoring.quota_today(now=now)
+    assert status.burn == [
+        (day_start, 0),
+        (day_start + dt.timedelta(hours=10), 500),  # the end of the 9 o'clock hour
+        (day_start + dt.timedelta(hours=10, minutes=40), 800),  # its last call
+    ]
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-quota")).content.decode()
+    figure = figure_of(html, "quota-0")
+    assert figure["layout"]["xaxis"]["range"] == [
+        charts.axis_label(day_start),
+        charts.axis_label(status.resets_at),
+    ]
+    (pace,) = [t for t in figure["data"] if t["name"] == "at this pace"]
+    # 800 units in 10 h 50 min of a 24 h day: about 1,772 by the reset.
+    assert pace["y"] == [800, round(800 * 24 * 60 / 650)]
