@@ -458,6 +458,10 @@ def _posting_chart(account: ConnectedAccount, rng: DateRange, tz: ZoneInfo) -> C
         source=charts.hover_source(provenance),
     )
     figure.update_xaxes(type="date")
+    # Whole items: no 0.5 ticks on a small count.
+    figure.update_yaxes(tickformat=",d", rangemode="tozero")
+    if max(counts.values(), default=0) <= 5:
+        figure.update_yaxes(dtick=1)
     return Chart(
         id="posting",
         title="Posting activity",

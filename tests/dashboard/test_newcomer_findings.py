@@ -390,3 +390,29 @@ def test_an_instagram_story_is_named_and_charts_what_it_has(client, instagram_ac
         reverse("dashboard:account", args=[instagram_account.pk])
     ).content.decode()
     assert "Story of 2026-12-03 14:05 UTC" in top
+
+
+def test_the_rate_limit_page_names_overridden_limits(client, staff_user, settings):
+    settings.PLATFORM_RATE_LIMITS = {"tiktok": {"video_metrics": "1000/24m"}}
+    client.force_login(staff_user)
+    html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "PLATFORM_RATE_LIMITS" in html and "tiktok.video_metrics=1000/24m" in html
+    settings.PLATFORM_RATE_LIMITS = {}
+    html = client.get(reverse("dashboard:staff-rate-limits")).content.decode()
+    assert "PLATFORM_RATE_LIMITS" not in html
+
+
+def test_empty_overview_cards_say_what_they_need(client, instagram_account):
+    client.force_login(instagram_account.owner)
+    html = client.get(reverse("dashboard:overview")).content.decode()
+    assert "needs a reading at each end of the range" in html
+    assert "needs views and interactions in the range" in html
+
+
+def test_posting_activity_ticks_whole_items(client, populated_account):
+    client.force_login(populated_account.owner)
+    html = client.get(
+        reverse("dashboard:account", args=[populated_account.pk]), {"range": "7d"}
+    ).content.decode()
+    yaxis = figure_of(html, "posting")["layout"]["yaxis"]
+    assert (yaxis["tickformat"], yaxis["dtick"]) == (",d", 1)

@@ -8,6 +8,7 @@ from .world import Account
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,">
 <title>{title}</title>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;
@@ -34,7 +35,8 @@ button{{margin:.8rem .6rem 0 0;padding:.5rem 1rem}}
 """
 
 ERROR_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>{title}</title></head>
 <body><h1>{title}</h1><p>{message}</p></body></html>
 """
 
