@@ -726,6 +726,9 @@ def _distributions(
             source=charts.hover_source(provenance),
             estimated=dist.estimated,
         )
+        if kind == "retention":
+            # YouTube's elapsedVideoTimeRatio: 0.01 is the video's first 1 %.
+            figure.update_xaxes(title_text="share of the video elapsed")
         out.append(
             Chart(
                 id=chart_id,
