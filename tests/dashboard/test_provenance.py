@@ -135,8 +135,13 @@ def test_the_engagement_hover_shows_percent_like_its_axis(client, populated_acco
     assert all("%{y:.2%}" in t["hovertemplate"] for t in figure["data"])
 
 
-def test_staff_charts_name_the_call_log_and_ledger_as_their_source(client, staff_user):
-    now = timezone.now().replace(microsecond=0)
+def test_staff_charts_name_the_call_log_and_ledger_as_their_source(
+    client, staff_user, time_machine
+):
+    # Midday Pacific: the calls 40 minutes back are of today's quota day
+    # (just after midnight Pacific they would belong to yesterday's).
+    now = dt.datetime(2026, 12, 4, 20, 0, tzinfo=dt.UTC)
+    time_machine.move_to(now, tick=False)
     QuotaUsage.objects.create(
         platform="youtube",
         project="p1",
