@@ -29,6 +29,23 @@ from platforms.services.storage import (
 from tests.dashboard.test_views import figure_of
 
 
+def one_item(account, platform_id, kind, *, title, published_at) -> int:
+    """Store one content item of `account`; its primary key."""
+    (pk,) = items_upsert(
+        account=account,
+        items=[
+            ItemData(
+                platform_item_id=platform_id,
+                kind=kind,
+                title=title,
+                published_at=published_at,
+            )
+        ],
+        seen_at=timezone.now(),
+    ).values()
+    return pk
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
@@ -93,18 +110,13 @@ def test_a_csv_lists_each_line_in_time_order(client, youtube_account):
 
 def test_an_item_with_hidden_likes_says_why_its_chart_is_empty(client, youtube_account):
     now = timezone.now()
-    (pk,) = items_upsert(
-        account=youtube_account,
-        items=[
-            ItemData(
-                platform_item_id="hidden",
-                kind=ContentItem.Kind.VIDEO,
-                title="Hidden likes",
-                published_at=now - dt.timedelta(days=3),
-            )
-        ],
-        seen_at=now,
-    ).values()
+    pk = one_item(
+        youtube_account,
+        "hidden",
+        ContentItem.Kind.VIDEO,
+        title="Hidden likes",
+        published_at=now - dt.timedelta(days=3),
+    )
     snapshots_upsert(
         account=youtube_account,
         values=[
@@ -248,18 +260,13 @@ def test_a_youtube_item_without_a_share_counter_shows_no_empty_total(
     client, youtube_account
 ):
     now = timezone.now()
-    (pk,) = items_upsert(
-        account=youtube_account,
-        items=[
-            ItemData(
-                platform_item_id="v-shares",
-                kind=ContentItem.Kind.VIDEO,
-                title="Shared",
-                published_at=now - dt.timedelta(days=10),
-            )
-        ],
-        seen_at=now,
-    ).values()
+    pk = one_item(
+        youtube_account,
+        "v-shares",
+        ContentItem.Kind.VIDEO,
+        title="Shared",
+        published_at=now - dt.timedelta(days=10),
+    )
     daily_values_upsert(
         account=youtube_account,
         values=[
@@ -358,18 +365,13 @@ def test_the_follower_estimate_reaches_weekly_and_monthly_charts(
 
 def test_an_instagram_story_is_named_and_charts_what_it_has(client, instagram_account):
     published = dt.datetime(2026, 12, 3, 14, 5, tzinfo=dt.UTC)
-    (pk,) = items_upsert(
-        account=instagram_account,
-        items=[
-            ItemData(
-                platform_item_id="17753470004999999",
-                kind=ContentItem.Kind.STORY,
-                title="",
-                published_at=published,
-            )
-        ],
-        seen_at=timezone.now(),
-    ).values()
+    pk = one_item(
+        instagram_account,
+        "17753470004999999",
+        ContentItem.Kind.STORY,
+        title="",
+        published_at=published,
+    )
     for hours_ago, reach in ((5, 120), (1, 159)):
         snapshots_upsert(
             account=instagram_account,
