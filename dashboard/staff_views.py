@@ -58,8 +58,8 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
             hovertemplate=f"%{{y:,}} units<extra>{CALL_LOG}</extra>",
         )
     )
-    pace = _pace_at_reset(status)
-    if pace is not None:
+    pace = status.pace_at_reset
+    if pace is not None and status.now is not None:
         figure.add_trace(
             go.Scatter(
                 x=[charts.axis_label(status.now), charts.axis_label(status.resets_at)],
@@ -83,17 +83,6 @@ def _burn_down_html(status: monitoring.QuotaStatus, index: int) -> str:
             ]
         )
     return charts.to_html(figure, div_id=f"chart-quota-{index}")
-
-
-def _pace_at_reset(status: monitoring.QuotaStatus) -> int | None:
-    """Units used by the reset if the day goes on at its pace so far."""
-    if status.day_start is None or status.now is None or not status.row.units_used:
-        return None
-    elapsed = (status.now - status.day_start).total_seconds()
-    if elapsed <= 0:
-        return None
-    day = (status.resets_at - status.day_start).total_seconds()
-    return round(status.row.units_used * day / elapsed)
 
 
 def _quota_provenance(status: monitoring.QuotaStatus) -> Provenance:

@@ -42,6 +42,8 @@ class QuotaStatus:
     #: The quota day's start (the last reset), and now: the forecast's base.
     day_start: dt.datetime | None = None
     now: dt.datetime | None = None
+    #: Units used by the reset if the day goes on at its pace so far.
+    pace_at_reset: int | None = None
     #: The API call log rows behind `burn` and `by_operation`.
     first_call_at: dt.datetime | None = None
     last_call_at: dt.datetime | None = None
@@ -105,19 +107,34 @@ def quota_today(*, now: dt.datetime | None = None) -> list[QuotaStatus]:
                 last_call_at=split.last,
                 day_start=day_start,
                 now=now,
+                pace_at_reset=_pace_at_reset(row, day_start, now),
             )
         )
     return statuses
+
+
+def _pace(row: QuotaUsage, day_start: dt.datetime, now: dt.datetime) -> float | None:
+    """Units per second since the day's reset; None before any were used."""
+    elapsed = (now - day_start).total_seconds()
+    if row.units_used == 0 or elapsed <= 0:
+        return None
+    return row.units_used / elapsed
+
+
+def _pace_at_reset(row: QuotaUsage, day_start: dt.datetime, now: dt.datetime):
+    per_second = _pace(row, day_start, now)
+    if per_second is None:
+        return None
+    return round(per_second * (next_reset(now, PACIFIC) - day_start).total_seconds())
 
 
 def _forecast(row: QuotaUsage, day_start: dt.datetime, now: dt.datetime):
     """When the quota runs out at the pace since the day's reset."""
     if row.exhausted_until and row.exhausted_until > now:
         return now
-    elapsed = (now - day_start).total_seconds()
-    if row.units_used == 0 or elapsed <= 0:
+    per_second = _pace(row, day_start, now)
+    if per_second is None:
         return None
-    per_second = row.units_used / elapsed
     remaining = row.limit - row.units_used
     runs_out = now + dt.timedelta(seconds=remaining / per_second)
     return runs_out if runs_out < next_reset(now, PACIFIC) else None
